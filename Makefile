@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh Debian machine with Python 3.11:
+#   make run    creates .venv, installs, serves the chat on http://127.0.0.1:8000/
+#   make test   installs what tests need (Debian's chromium too), runs everything
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAGE ?= dev
+
+.PHONY: run test lint unit bench package deploy-chalice deploy-cfn deploy-tf clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m localgw --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	bash tests/browser/ensure_chromium.sh
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+package: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash infra/package.sh
+
+deploy-chalice: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash infra/deploy-chalice.sh $(STAGE)
+
+deploy-cfn: package
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash infra/deploy-cfn.sh $(STAGE)
+
+deploy-tf: package
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash infra/deploy-tf.sh $(STAGE)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Everything the Lambda zip ships besides app.py."""

@@ -1,0 +1,157 @@
+"""The chat core's records and the Store interface it needs.
+
+No I/O here. Stores (chalicelib/store/) implement ``Store``; the core
+(chalicelib/chat.py) talks only to this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    sender: str
+    recipient: str
+    text: str
+    ts: str
+    client_id: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "from": self.sender,
+            "to": self.recipient,
+            "text": self.text,
+            "ts": self.ts,
+            "client_id": self.client_id,
+        }
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password_hash: str
+    created_at: float
+    failed_logins: int = 0
+    failed_window_start: float = 0.0
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    username: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    username: str
+    token_hash: str
+    connected_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One person's view of a conversation with ``other``."""
+
+    other: str
+    last: Message
+    unread: int
+    read_up_to: str = ""
+
+
+class SaveOutcome(Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    NO_SUCH_USER = "no_such_user"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    outcome: SaveOutcome
+    message: Message | None = None  # the stored message, or the earlier one for a duplicate
+
+
+@dataclass(frozen=True)
+class Unbound:
+    """What unbinding a connection left behind."""
+
+    connection: Connection
+    remaining: frozenset[str] = field(default_factory=frozenset)
+
+
+class Store(Protocol):
+    """Persistence the chat core needs. Every method is one logical operation
+    that the implementation makes atomic where the docstring says so."""
+
+    # accounts
+    def create_user(self, user: User) -> bool:
+        """Insert unless the username exists (atomic); False when taken."""
+        ...
+
+    def get_user(self, username: str) -> User | None: ...
+
+    def record_failed_login(self, username: str, now: float, window: float) -> int:
+        """Count a failed login in the current window (a new window starts when
+        the last one is older than ``window`` seconds); returns the count."""
+        ...
+
+    def clear_failed_logins(self, username: str) -> None: ...
+
+    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
+        """Usernames starting with ``prefix`` in order, with whether each is online."""
+        ...
+
+    # sessions
+    def put_session(self, session: Session) -> None: ...
+
+    def get_session(self, token_hash: str) -> Session | None: ...
+
+    def delete_session(self, token_hash: str) -> None: ...
+
+    # connections
+    def bind_connection(self, connection: Connection) -> frozenset[str]:
+        """Bind a connection to its user; returns the user's open connection
+        ids, this one included."""
+        ...
+
+    def get_connection(self, connection_id: str) -> Connection | None: ...
+
+    def unbind_connection(self, connection_id: str) -> Unbound | None:
+        """Forget a connection; None when it was not bound."""
+        ...
+
+    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
+        """Open connection ids for each named user (missing users map to empty)."""
+        ...
+
+    # messages
+    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
+        """Atomically: store the message, mark (sender, client_id) as used,
+        update both conversation summaries (the recipient's unread count + 1).
+        A (sender, client_id) already used returns DUPLICATE with the earlier
+        message and changes nothing; an unknown recipient returns NO_SUCH_USER."""
+        ...
+
+    def history(
+        self, a: str, b: str, before: str | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        """Up to ``limit`` messages between a and b with id < ``before``,
+        oldest first, and whether older ones exist."""
+        ...
+
+    def conversations(self, username: str) -> list[Conversation]:
+        """The user's conversations, newest last message first."""
+        ...
+
+    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+        """Move the user's read pointer in the conversation with ``other`` forward
+        to ``up_to`` and recount unread messages after it. False when there is
+        no such conversation."""
+        ...

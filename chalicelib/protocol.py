@@ -1,0 +1,339 @@
+"""The wire protocol: client frames -> typed requests, and server frames.
+
+Pure functions, no I/O. ``parse`` never raises: it returns a request or a
+``ProtocolError`` that the core turns into an ``error`` frame. docs/protocol.md
+documents every frame.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.ids import MESSAGE_ID_PATTERN
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9_.-]{3,32}$")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+TOKEN_MAX = 256
+CLIENT_ID_MAX = 64
+QUERY_MAX = 32
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 100
+DEFAULT_MAX_TEXT = 4000
+MAX_FRAME_BYTES = 64 * 1024
+
+# error codes (fixed by the protocol)
+BAD_JSON = "bad_json"
+UNKNOWN_ACTION = "unknown_action"
+INVALID = "invalid"
+UNAUTHENTICATED = "unauthenticated"
+USERNAME_TAKEN = "username_taken"
+BAD_CREDENTIALS = "bad_credentials"
+BAD_TOKEN = "bad_token"
+NO_SUCH_USER = "no_such_user"
+TOO_LARGE = "too_large"
+RATE_LIMITED = "rate_limited"
+INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Register:
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    token: str
+
+
+@dataclass(frozen=True)
+class Send:
+    to: str
+    text: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class History:
+    with_: str
+    before: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class Conversations:
+    pass
+
+
+@dataclass(frozen=True)
+class Users:
+    query: str
+
+
+@dataclass(frozen=True)
+class Read:
+    with_: str
+    up_to: str
+
+
+@dataclass(frozen=True)
+class Typing:
+    to: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True)
+class Logout:
+    pass
+
+
+Request = (
+    Register | Login | Resume | Send | History | Conversations | Users | Read | Typing | Ping
+    | Logout
+)
+
+# actions a connection may use before it is signed in
+ANONYMOUS_ACTIONS = frozenset({"register", "login", "resume", "ping"})
+
+
+@dataclass(frozen=True)
+class ProtocolError(Exception):
+    code: str
+    message: str
+    action: str | None = None
+    client_id: str | None = None
+
+    def frame(self) -> dict[str, Any]:
+        return error(self.code, self.message, self.action, self.client_id)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A well-formed request with the echo fields its replies need."""
+
+    action: str
+    request: Request
+    client_id: str | None = None
+
+
+def error(
+    code: str, message: str, action: str | None = None, client_id: str | None = None
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if action is not None:
+        frame["action"] = action
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+class _Fields:
+    """Typed, validated access to one frame's fields; raises ProtocolError."""
+
+    def __init__(self, frame: dict[str, Any], action: str, client_id: str | None) -> None:
+        self._frame = frame
+        self._action = action
+        self._client_id = client_id
+
+    def fail(self, message: str, code: str = INVALID) -> ProtocolError:
+        return ProtocolError(code, message, self._action, self._client_id)
+
+    def string(self, name: str, *, min_len: int = 1, max_len: int, optional: bool = False) -> str:
+        value = self._frame.get(name)
+        if value is None and optional:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(f"'{name}' must be a string")
+        if not min_len <= len(value) <= max_len:
+            raise self.fail(f"'{name}' must be {min_len} to {max_len} characters long")
+        return value
+
+    def username(self, name: str) -> str:
+        value = self.string(name, max_len=64).lower()
+        if not USERNAME_PATTERN.match(value):
+            raise self.fail(
+                f"'{name}' must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-'"
+            )
+        return value
+
+    def message_id(self, name: str, *, optional: bool = False) -> str | None:
+        value = self._frame.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not MESSAGE_ID_PATTERN.match(value):
+            raise self.fail(f"'{name}' must be a message id")
+        return value
+
+    def limit(self) -> int:
+        value = self._frame.get("limit", HISTORY_DEFAULT_LIMIT)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= HISTORY_MAX_LIMIT
+        ):
+            raise self.fail(f"'limit' must be a whole number from 1 to {HISTORY_MAX_LIMIT}")
+        return value
+
+
+def parse(raw: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> Parsed:
+    """Turn one client frame into a request; raises ProtocolError."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        frame = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ProtocolError(BAD_JSON, "frames must be JSON objects") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError(BAD_JSON, "frames must be JSON objects")
+    action = frame.get("action")
+    raw_client_id = frame.get("client_id")
+    client_id = (
+        raw_client_id
+        if isinstance(raw_client_id, str) and 0 < len(raw_client_id) <= CLIENT_ID_MAX
+        else None
+    )
+    if not isinstance(action, str):
+        raise ProtocolError(UNKNOWN_ACTION, "frames need a string 'action'", None, client_id)
+    echo = action if len(action) <= 32 else action[:32]
+    parser = _PARSERS.get(action)
+    if parser is None:
+        raise ProtocolError(UNKNOWN_ACTION, f"unknown action '{echo}'", echo, client_id)
+    fields = _Fields(frame, action, client_id)
+    return Parsed(action, parser(fields, max_text), client_id)
+
+
+def _register(f: _Fields, _: int) -> Request:
+    return Register(f.username("username"), _password(f))
+
+
+def _login(f: _Fields, _: int) -> Request:
+    # a login never reveals the username rules: any string is checked as-is
+    username = f.string("username", max_len=64).lower()
+    return Login(username, f.string("password", max_len=PASSWORD_MAX))
+
+
+def _password(f: _Fields) -> str:
+    return f.string("password", min_len=PASSWORD_MIN, max_len=PASSWORD_MAX)
+
+
+def _resume(f: _Fields, _: int) -> Request:
+    return Resume(f.string("token", max_len=TOKEN_MAX))
+
+
+def _send(f: _Fields, max_text: int) -> Request:
+    to = f.username("to")
+    client_id = f.string("client_id", max_len=CLIENT_ID_MAX)
+    text = f._frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise f.fail("'text' must be a non-empty string")
+    if len(text) > max_text:
+        raise f.fail(f"'text' is limited to {max_text} characters", TOO_LARGE)
+    return Send(to, text, client_id)
+
+
+def _history(f: _Fields, _: int) -> Request:
+    return History(f.username("with"), f.message_id("before", optional=True), f.limit())
+
+
+def _conversations(f: _Fields, _: int) -> Request:
+    return Conversations()
+
+
+def _users(f: _Fields, _: int) -> Request:
+    return Users(f.string("query", max_len=QUERY_MAX).lower())
+
+
+def _read(f: _Fields, _: int) -> Request:
+    return Read(f.username("with"), f.message_id("up_to") or "")
+
+
+def _typing(f: _Fields, _: int) -> Request:
+    return Typing(f.username("to"))
+
+
+def _ping(f: _Fields, _: int) -> Request:
+    return Ping()
+
+
+def _logout(f: _Fields, _: int) -> Request:
+    return Logout()
+
+
+_PARSERS = {
+    "register": _register,
+    "login": _login,
+    "resume": _resume,
+    "send": _send,
+    "history": _history,
+    "conversations": _conversations,
+    "users": _users,
+    "read": _read,
+    "typing": _typing,
+    "ping": _ping,
+    "logout": _logout,
+}
+
+
+# server frames
+
+
+def welcome(username: str, token: str) -> dict[str, Any]:
+    return {"type": "welcome", "username": username, "token": token}
+
+
+def ack(client_id: str, message_id: str, ts: str) -> dict[str, Any]:
+    return {"type": "ack", "client_id": client_id, "id": message_id, "ts": ts}
+
+
+def message(wire: dict[str, str]) -> dict[str, Any]:
+    return {"type": "message", **wire}
+
+
+def presence(username: str, online: bool) -> dict[str, Any]:
+    return {"type": "presence", "username": username, "online": online}
+
+
+def history(with_: str, messages: list[dict[str, str]], more: bool) -> dict[str, Any]:
+    return {"type": "history", "with": with_, "messages": messages, "more": more}
+
+
+def conversations(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "conversations", "items": items}
+
+
+def users(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "users", "items": items}
+
+
+def read(by: str, with_: str, up_to: str) -> dict[str, Any]:
+    return {"type": "read", "by": by, "with": with_, "up_to": up_to}
+
+
+def typing(sender: str) -> dict[str, Any]:
+    return {"type": "typing", "from": sender}
+
+
+def pong() -> dict[str, Any]:
+    return {"type": "pong"}
+
+
+def bye() -> dict[str, Any]:
+    return {"type": "bye"}
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

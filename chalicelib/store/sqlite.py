@@ -1,0 +1,357 @@
+"""SQLite implementation of the Store (stdlib sqlite3, WAL): the embedded store
+for local runs. One connection per thread; every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from chalicelib.model import (
+    Connection,
+    Conversation,
+    Message,
+    SaveOutcome,
+    SaveResult,
+    Session,
+    Unbound,
+    User,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    failed_window_start REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS connections (
+    connection_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    connected_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connections_by_user ON connections (username);
+CREATE TABLE IF NOT EXISTS messages (
+    conversation TEXT NOT NULL,
+    id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    PRIMARY KEY (conversation, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sends (
+    sender TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (sender, client_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS summaries (
+    owner TEXT NOT NULL,
+    other TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    last_id TEXT NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 0,
+    read_up_to TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (owner, other)
+) WITHOUT ROWID;
+"""
+
+_MESSAGE_COLUMNS = "id, sender, recipient, text, ts, client_id"
+_M_COLUMNS = "m.id, m.sender, m.recipient, m.text, m.ts, m.client_id"
+
+
+def conversation_key(a: str, b: str) -> str:
+    return f"{a}#{b}" if a < b else f"{b}#{a}"
+
+
+def _message(row: sqlite3.Row | tuple[str, ...]) -> Message:
+    return Message(*row)
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+
+    # connections to the database
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        yield self._db()
+
+    # accounts
+
+    def create_user(self, user: User) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash, created_at)"
+                " VALUES (?, ?, ?)",
+                (user.username, user.password_hash, user.created_at),
+            )
+            return cursor.rowcount == 1
+
+    def get_user(self, username: str) -> User | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT username, password_hash, created_at, failed_logins, failed_window_start"
+                " FROM users WHERE username = ?",
+                (username,),
+            ).fetchone()
+        return User(*row) if row else None
+
+    def record_failed_login(self, username: str, now: float, window: float) -> int:
+        with self._write() as db:
+            db.execute(
+                "UPDATE users SET"
+                " failed_logins = CASE WHEN ? - failed_window_start >= ? THEN 1"
+                "  ELSE failed_logins + 1 END,"
+                " failed_window_start = CASE WHEN ? - failed_window_start >= ? THEN ?"
+                "  ELSE failed_window_start END"
+                " WHERE username = ?",
+                (now, window, now, window, now, username),
+            )
+            row = db.execute(
+                "SELECT failed_logins FROM users WHERE username = ?", (username,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def clear_failed_logins(self, username: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE users SET failed_logins = 0, failed_window_start = 0 WHERE username = ?",
+                (username,),
+            )
+
+    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT u.username, EXISTS (SELECT 1 FROM connections c"
+                "  WHERE c.username = u.username AND c.expires_at > ?)"
+                " FROM users u WHERE u.username LIKE ? ESCAPE '\\'"
+                " ORDER BY u.username LIMIT ?",
+                (time.time(), escaped + "%", limit),
+            ).fetchall()
+        return [(name, bool(online)) for name, online in rows]
+
+    # sessions
+
+    def put_session(self, session: Session) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sessions (token_hash, username, expires_at)"
+                " VALUES (?, ?, ?)",
+                (session.token_hash, session.username, session.expires_at),
+            )
+
+    def get_session(self, token_hash: str) -> Session | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT token_hash, username, expires_at FROM sessions"
+                " WHERE token_hash = ? AND expires_at > ?",
+                (token_hash, time.time()),
+            ).fetchone()
+        return Session(*row) if row else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    # connections
+
+    def bind_connection(self, connection: Connection) -> frozenset[str]:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO connections"
+                " (connection_id, username, token_hash, connected_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    connection.connection_id,
+                    connection.username,
+                    connection.token_hash,
+                    connection.connected_at,
+                    connection.expires_at,
+                ),
+            )
+            return self._open_connections(db, connection.username)
+
+    def _open_connections(self, db: sqlite3.Connection, username: str) -> frozenset[str]:
+        rows = db.execute(
+            "SELECT connection_id FROM connections WHERE username = ? AND expires_at > ?",
+            (username, time.time()),
+        ).fetchall()
+        return frozenset(row[0] for row in rows)
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT connection_id, username, token_hash, connected_at, expires_at"
+                " FROM connections WHERE connection_id = ? AND expires_at > ?",
+                (connection_id, time.time()),
+            ).fetchone()
+        return Connection(*row) if row else None
+
+    def unbind_connection(self, connection_id: str) -> Unbound | None:
+        with self._write() as db:
+            row = db.execute(
+                "DELETE FROM connections WHERE connection_id = ?"
+                " RETURNING connection_id, username, token_hash, connected_at, expires_at",
+                (connection_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            connection = Connection(*row)
+            return Unbound(connection, self._open_connections(db, connection.username))
+
+    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {name: set() for name in usernames}
+        if not usernames:
+            return {}
+        marks = ",".join("?" * len(found))
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT username, connection_id FROM connections"
+                f" WHERE username IN ({marks}) AND expires_at > ?",
+                (*found, time.time()),
+            ).fetchall()
+        for username, connection_id in rows:
+            found[username].add(connection_id)
+        return {name: frozenset(ids) for name, ids in found.items()}
+
+    # messages
+
+    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
+        conversation = conversation_key(message.sender, message.recipient)
+        now = time.time()
+        with self._write() as db:
+            earlier = db.execute(
+                f"SELECT {_M_COLUMNS} FROM sends s JOIN messages m"
+                " ON m.conversation = s.conversation AND m.id = s.message_id"
+                " WHERE s.sender = ? AND s.client_id = ? AND s.expires_at > ?",
+                (message.sender, message.client_id, now),
+            ).fetchone()
+            if earlier is not None:
+                return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
+            exists = db.execute(
+                "SELECT 1 FROM users WHERE username = ?", (message.recipient,)
+            ).fetchone()
+            if exists is None:
+                return SaveResult(SaveOutcome.NO_SUCH_USER)
+            db.execute(
+                f"INSERT INTO messages (conversation, {_MESSAGE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation,
+                    message.id,
+                    message.sender,
+                    message.recipient,
+                    message.text,
+                    message.ts,
+                    message.client_id,
+                ),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO sends"
+                " (sender, client_id, conversation, message_id, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (message.sender, message.client_id, conversation, message.id,
+                 now + idempotency_ttl),
+            )
+            for owner, other, unread in (
+                (message.sender, message.recipient, 0),
+                (message.recipient, message.sender, 1),
+            ):
+                db.execute(
+                    "INSERT INTO summaries (owner, other, conversation, last_id, unread)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (owner, other) DO UPDATE SET"
+                    " last_id = max(last_id, excluded.last_id),"
+                    " unread = unread + excluded.unread",
+                    (owner, other, conversation, message.id, unread),
+                )
+        return SaveResult(SaveOutcome.STORED, message)
+
+    def history(
+        self, a: str, b: str, before: str | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages"
+                " WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (conversation_key(a, b), before or "\U0010ffff", limit + 1),
+            ).fetchall()
+        more = len(rows) > limit
+        return [_message(row) for row in reversed(rows[:limit])], more
+
+    def conversations(self, username: str) -> list[Conversation]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT s.other, s.unread, s.read_up_to, {_M_COLUMNS}"
+                " FROM summaries s JOIN messages m"
+                " ON m.conversation = s.conversation AND m.id = s.last_id"
+                " WHERE s.owner = ? ORDER BY s.last_id DESC",
+                (username,),
+            ).fetchall()
+        return [
+            Conversation(other=row[0], last=_message(row[3:]), unread=row[1], read_up_to=row[2])
+            for row in rows
+        ]
+
+    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT conversation, read_up_to FROM summaries WHERE owner = ? AND other = ?",
+                (username, other),
+            ).fetchone()
+            if row is None:
+                return False
+            conversation, read_up_to = row
+            pointer = max(read_up_to, up_to)
+            (unread,) = db.execute(
+                "SELECT count(*) FROM messages WHERE conversation = ? AND sender = ? AND id > ?",
+                (conversation, other, pointer),
+            ).fetchone()
+            db.execute(
+                "UPDATE summaries SET read_up_to = ?, unread = ? WHERE owner = ? AND other = ?",
+                (pointer, unread, username, other),
+            )
+        return True
