@@ -8,14 +8,13 @@ binding of a connection to a user, never from a frame.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import auth, protocol
-from chalicelib.ids import iso_timestamp, message_id
+from chalicelib.ids import MessageIds, iso_timestamp
 from chalicelib.model import Connection, Message, SaveOutcome, Session, Store, User
 from chalicelib.protocol import ProtocolError
 
@@ -67,13 +66,13 @@ class Chat:
         config: ChatConfig = ChatConfig(),
         *,
         clock: Callable[[], float] = time.time,
-        random_bits: Callable[[int], int] = secrets.randbits,
+        message_ids: Callable[[float], str] | None = None,
         new_token: Callable[[], str] = auth.new_token,
     ) -> None:
         self.store = store
         self.config = config
         self._clock = clock
-        self._random_bits = random_bits
+        self._message_ids = message_ids or MessageIds()
         self._new_token = new_token
         self._dummy_hash: str | None = None
 
@@ -265,7 +264,7 @@ class Chat:
             )
         now = self._clock()
         candidate = Message(
-            id=message_id(now, self._random_bits(80)),
+            id=self._message_ids(now),
             sender=me,
             recipient=request.to,
             text=request.text,

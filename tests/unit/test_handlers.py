@@ -1,0 +1,233 @@
+"""The Lambda handlers in app.py, invoked through Chalice's test client with
+API-Gateway-shaped events; what they post to the @connections API is captured
+at the HTTP layer of the real boto3 apigatewaymanagementapi client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from chalice.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import app as chat_app
+from chalicelib import protocol
+
+from .events import websocket_event
+
+GONE_BODY = b'{"message": "Gone"}'
+
+
+class Connections:
+    """Stands in for API Gateway's @connections endpoint: records every
+    PostToConnection and answers 410 Gone for connections marked closed."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.closed: set[str] = set()
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        connection_id = request.url.rsplit("/", 1)[-1]
+        if connection_id in self.closed:
+            return AWSResponse(request.url, 410, {"x-amzn-ErrorType": "GoneException"},
+                               _Raw(GONE_BODY))
+        self.posts.append((connection_id, json.loads(request.body)))
+        return AWSResponse(request.url, 200, {}, _Raw(b""))
+
+    def to(self, connection_id: str) -> list[dict[str, Any]]:
+        return [frame for target, frame in self.posts if target == connection_id]
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+@pytest.fixture
+def lambda_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Client, Connections]]:
+    monkeypatch.setenv("CHAT_STORE", f"sqlite:///{tmp_path / 'chat.db'}")
+    connections = Connections()
+    session = boto3.Session(region_name="us-east-1")
+    session.events.register("before-send.apigatewaymanagementapi", connections)
+    api = chat_app.app.websocket_api
+    monkeypatch.setattr(api, "session", session)
+    monkeypatch.setattr(api, "_client", None)
+    monkeypatch.setattr(api, "_endpoint", None)
+    chat_app.service.cache_clear()
+    chat_app.service()  # built here, from this test's environment
+    with Client(chat_app.app) as client:
+        yield client, connections
+    chat_app.service.cache_clear()
+
+
+def invoke(client: Client, route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+    raw = body if body is None or isinstance(body, str) else json.dumps(body)
+    name = {"$connect": "connect", "$disconnect": "disconnect", "$default": "message"}[route]
+    response = client.lambda_.invoke(name, websocket_event(route, connection_id, raw))
+    return response.payload
+
+
+def test_connect_message_disconnect_through_lambda_handlers(
+    lambda_client: tuple[Client, Connections],
+) -> None:
+    client, connections = lambda_client
+    for conn in ("A", "B"):
+        assert invoke(client, "$connect", conn) == {"statusCode": 200}
+    invoke(client, "$default", "A", {"action": "register", "username": "alice",
+                                      "password": "correct horse"})
+    invoke(client, "$default", "B", {"action": "register", "username": "bob",
+                                      "password": "correct horse"})
+    assert invoke(client, "$default", "A", {"action": "send", "to": "bob", "text": "hi",
+                                            "client_id": "1"}) == {"statusCode": 200}
+    (message,) = [f for f in connections.to("B") if f["type"] == "message"]
+    assert message["from"] == "alice" and message["text"] == "hi"
+    assert connections.to("A")[-1]["type"] == "ack"
+    # the message was posted before the ack
+    order = [(c, f["type"]) for c, f in connections.posts]
+    assert order.index(("B", "message")) < order.index(("A", "ack"))
+    assert invoke(client, "$disconnect", "A") == {"statusCode": 200}
+    assert connections.to("B")[-1] == {"type": "presence", "username": "alice",
+                                       "online": False}
+
+
+def test_posts_go_to_the_stage_callback_url(lambda_client: tuple[Client, Connections]) -> None:
+    client, _connections = lambda_client
+    seen: list[str] = []
+    chat_app.app.websocket_api.session.events.register(
+        "before-send.apigatewaymanagementapi", lambda request, **_: seen.append(request.url)
+    )
+    invoke(client, "$default", "A", {"action": "ping"})
+    assert seen == ["https://abc123.execute-api.us-east-1.amazonaws.com/dev/@connections/A"]
+
+
+def test_gone_connection_is_removed_and_message_still_stored(
+    lambda_client: tuple[Client, Connections],
+) -> None:
+    client, connections = lambda_client
+    invoke(client, "$default", "A", {"action": "register", "username": "alice",
+                                      "password": "correct horse"})
+    invoke(client, "$default", "B", {"action": "register", "username": "bob",
+                                      "password": "correct horse"})
+    connections.closed.add("B")
+    invoke(client, "$default", "A", {"action": "send", "to": "bob", "text": "are you there",
+                                      "client_id": "k"})
+    to_alice = [f["type"] for f in connections.to("A")]
+    assert to_alice[-2:] == ["ack", "presence"]  # bob's last connection went away
+    store = chat_app.service().chat.store
+    assert store.get_connection("B") is None
+    assert store.connections_of(["bob"]) == {"bob": frozenset()}
+    messages, _ = store.history("alice", "bob", None, 10)
+    assert [m.text for m in messages] == ["are you there"]
+
+
+def test_unexpected_failure_answers_internal_and_logs_request_id(
+    lambda_client: tuple[Client, Connections], caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, connections = lambda_client
+    invoke(client, "$default", "A", {"action": "register", "username": "alice",
+                                      "password": "correct horse"})
+    store = chat_app.service().chat.store
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("store unavailable")
+
+    monkeypatch.setattr(store, "conversations", broken)
+    with caplog.at_level(logging.INFO, logger="chat"):
+        invoke(client, "$default", "A", {"action": "conversations", "client_id": "z"})
+    reply = connections.to("A")[-1]
+    assert reply["type"] == "error" and reply["code"] == protocol.INTERNAL
+    assert reply["action"] == "conversations" and reply["client_id"] == "z"
+    assert "req-" in reply["message"]
+    failure = [r for r in caplog.records if r.exc_info]
+    assert failure and "store unavailable" in caplog.text
+    assert json.loads(failure[0].getMessage())["request_id"].startswith("req-")
+
+
+def test_one_json_log_line_per_event_without_secrets(
+    lambda_client: tuple[Client, Connections], caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, _ = lambda_client
+    with caplog.at_level(logging.INFO, logger="chat"):
+        invoke(client, "$connect", "A")
+        invoke(client, "$default", "A", {"action": "register", "username": "alice",
+                                          "password": "secret password"})
+        invoke(client, "$default", "B", {"action": "register", "username": "bob",
+                                          "password": "secret password"})
+        invoke(client, "$default", "A", {"action": "send", "to": "bob",
+                                          "text": "private words", "client_id": "1"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [line["route"] for line in lines] == ["$connect", "$default", "$default", "$default"]
+    assert lines[-1]["action"] == "send" and lines[-1]["outcome"] == "ok"
+    assert lines[-1]["user"] == "alice" and lines[-1]["connection_id"] == "A"
+    assert {"request_id", "duration_ms"} <= set(lines[-1])
+    assert "secret password" not in caplog.text and "private words" not in caplog.text
+    assert "token" not in caplog.text
+
+
+def test_binary_frames_are_answered_bad_json(lambda_client: tuple[Client, Connections]) -> None:
+    client, connections = lambda_client
+    event = websocket_event("$default", "A", base64.b64encode(b"\x00\x01").decode())
+    event["isBase64Encoded"] = True
+    client.lambda_.invoke("message", event)
+    assert connections.to("A")[-1]["code"] == protocol.BAD_JSON
+
+
+frames = st.one_of(
+    st.text(max_size=200),
+    st.dictionaries(st.sampled_from(["action", "to", "text", "client_id", "with", "query",
+                                     "token", "username", "password", "limit", "before",
+                                     "up_to"]),
+                    st.one_of(st.none(), st.integers(), st.text(max_size=30),
+                              st.sampled_from(list(protocol._PARSERS))),
+                    ).map(json.dumps),
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(frames, min_size=1, max_size=5))
+def test_any_input_gets_one_structured_reply_and_never_raises(
+    lambda_client: tuple[Client, Connections], bodies: list[str]
+) -> None:
+    client, connections = lambda_client
+    for body in bodies:
+        before = len(connections.posts)
+        invoke(client, "$default", "P", body)
+        replies = [f for c, f in connections.posts[before:] if c == "P"]
+        parsed = _json_object(body)
+        valid_typing = (
+            parsed is not None and parsed.get("action") == "typing"
+            and replies == []
+        )
+        if not valid_typing:
+            assert len(replies) == 1, (body, replies)
+            assert replies[0]["type"] in {"error", "pong", "welcome", "users", "history",
+                                          "conversations", "read", "ack", "bye"}
+            if replies[0]["type"] == "error":
+                assert replies[0]["code"] in {
+                    "bad_json", "unknown_action", "invalid", "unauthenticated",
+                    "username_taken", "bad_credentials", "bad_token", "no_such_user",
+                    "too_large", "rate_limited"}
+
+
+def _json_object(body: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
