@@ -1,0 +1,1 @@
+"""Deployment add-ons: generators for the CloudFormation and Terraform templates, and helpers."""

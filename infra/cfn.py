@@ -1,0 +1,354 @@
+"""Builds the CloudFormation add-ons: the `chalice package` merge template and the base stack.
+
+``merge_template()`` is infra/cloudformation/resources.json, deep-merged by
+``chalice package --merge-template`` into Chalice's SAM output; it patches
+Chalice's logical ids (WebsocketAPIStage, WebsocketConnect/Message/Disconnect
+and their roles WebsocketConnectRole/...). ``base_stack()`` is
+infra/cloudformation/chalice-deploy.json, the standalone stack that the
+`chalice deploy` path puts beside Chalice's own resources. Both take the table
+from chalicelib/store/schema.py.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from chalicelib.store import schema
+from infra import policy, spec
+
+Template = dict[str, Any]
+
+STAGE = "WebsocketAPIStage"
+API = "WebsocketAPI"
+TABLE = "ChatTable"
+GITHUB_PARAMETERS: dict[str, dict[str, Any]] = {
+    "GitHubRepository": {
+        "Type": "String",
+        "Default": "",
+        "Description": "HTTPS URL of the GitHub repository Amplify builds the frontend from; "
+        "empty creates no Amplify app.",
+    },
+    "GitHubAccessToken": {
+        "Type": "String",
+        "Default": "",
+        "NoEcho": True,
+        "Description": "GitHub personal access token Amplify uses to read the repository "
+        "and install its webhook.",
+    },
+    "GitHubBranch": {
+        "Type": "String",
+        "Default": "main",
+        "Description": "Branch Amplify builds and hosts.",
+    },
+}
+HAS_REPOSITORY = {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubRepository"}, ""]}]}
+HAS_ACCESS_TOKEN = {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubAccessToken"}, ""]}]}
+# Checked before any resource is touched: a repository without a token would
+# only fail later, in the middle of the stack, with Amplify's own message.
+TOKEN_RULES = {
+    "AccessTokenWithRepository": {
+        "RuleCondition": HAS_REPOSITORY,
+        "Assertions": [
+            {
+                "Assert": HAS_ACCESS_TOKEN,
+                "AssertDescription": "GitHubAccessToken is required when GitHubRepository is set",
+            }
+        ],
+    }
+}
+
+
+def sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def table(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The table resource. Deleted with the stack (teardown leaves nothing billable);
+    kept if an update ever has to replace it, so a schema change cannot drop the data."""
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {**(extra or {}), **table_properties()},
+    }
+
+
+def table_properties() -> dict[str, Any]:
+    """The table as CloudFormation properties, straight from the schema module."""
+    return copy.deepcopy(
+        {
+            "BillingMode": schema.BILLING_MODE,
+            "AttributeDefinitions": schema.ATTRIBUTE_DEFINITIONS,
+            "KeySchema": schema.KEY_SCHEMA,
+            "GlobalSecondaryIndexes": schema.GLOBAL_SECONDARY_INDEXES,
+            "TimeToLiveSpecification": {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        }
+    )
+
+
+def log_group(name: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {"LogGroupName": name, "RetentionInDays": spec.LOG_RETENTION_DAYS},
+    }
+
+
+def log_group_arn(logical_id: str) -> dict[str, str]:
+    """The plain log-group ARN (GetAtt Arn ends in ':*', which destinations don't want)."""
+    return sub(
+        f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{logical_id}}}"
+    )
+
+
+def api_gateway_logging() -> dict[str, Any]:
+    """The role API Gateway assumes to write logs, set account-wide by AWS::ApiGateway::Account.
+
+    The role is retained on stack deletion: the account setting is one per
+    region and another stage's stack may be relying on it.
+    """
+    return {
+        "ApiGatewayCloudWatchRole": {
+            "Type": "AWS::IAM::Role",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [
+                    sub(
+                        "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                        "AmazonAPIGatewayPushToCloudWatchLogs"
+                    )
+                ],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {
+                "CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+            },
+        },
+    }
+
+
+def route_settings() -> dict[str, Any]:
+    return {
+        "ThrottlingBurstLimit": spec.THROTTLING_BURST_LIMIT,
+        "ThrottlingRateLimit": spec.THROTTLING_RATE_LIMIT,
+        "LoggingLevel": spec.LOGGING_LEVEL,
+        "DataTraceEnabled": spec.DATA_TRACE_ENABLED,
+        "DetailedMetricsEnabled": spec.DETAILED_METRICS_ENABLED,
+    }
+
+
+def amplify(websocket_url: Any, condition: str, name: Any) -> dict[str, Any]:
+    front = spec.frontend()
+    variables = {spec.WEBSOCKET_URL_VARIABLE: websocket_url, **front.environment()}
+    return {
+        "AmplifyApp": {
+            "Type": "AWS::Amplify::App",
+            "Condition": condition,
+            "Properties": {
+                "Name": name,
+                "Repository": {"Ref": "GitHubRepository"},
+                "AccessToken": {
+                    "Fn::If": [
+                        "HasAccessToken",
+                        {"Ref": "GitHubAccessToken"},
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                },
+                "Platform": "WEB",
+                "BuildSpec": front.build_spec,
+                "CustomHeaders": front.custom_headers_yaml(),
+                "CustomRules": [
+                    {
+                        "Source": spec.SPA_REWRITE_SOURCE,
+                        "Target": spec.SPA_REWRITE_TARGET,
+                        "Status": spec.SPA_REWRITE_STATUS,
+                    }
+                ],
+                "EnvironmentVariables": [
+                    {"Name": key, "Value": value} for key, value in variables.items()
+                ],
+            },
+        },
+        "AmplifyBranch": {
+            "Type": "AWS::Amplify::Branch",
+            "Condition": condition,
+            "Properties": {
+                "AppId": {"Fn::GetAtt": ["AmplifyApp", "AppId"]},
+                "BranchName": {"Ref": "GitHubBranch"},
+                "EnableAutoBuild": True,
+            },
+        },
+    }
+
+
+def amplify_outputs(condition: str) -> dict[str, Any]:
+    return {
+        "AmplifyAppId": {"Condition": condition, "Value": {"Fn::GetAtt": ["AmplifyApp", "AppId"]}},
+        "AmplifyURL": {
+            "Condition": condition,
+            "Value": sub("https://${GitHubBranch}.${AmplifyApp.DefaultDomain}"),
+        },
+    }
+
+
+def merge_template() -> Template:
+    """infra/cloudformation/resources.json: merged into Chalice's SAM template."""
+    endpoint = f"${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/${{{STAGE}}}"
+    websocket_url = sub(f"wss://{endpoint}")
+    connections = [
+        sub(
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+            f"${{{API}}}/${{{STAGE}}}/{method}/@connections/*"
+        )
+        for method in policy.CONNECTION_METHODS
+    ]
+    resources: dict[str, Any] = {
+        TABLE: table(),
+        **api_gateway_logging(),
+        "StageAccessLogGroup": log_group(sub(f"/aws/apigateway/${{{API}}}/access")),
+        # API Gateway's own name for a stage's execution logs; made here so it
+        # gets a retention period instead of "never expire".
+        "StageExecutionLogGroup": log_group(
+            sub(f"API-Gateway-Execution-Logs_${{{API}}}/${{{STAGE}}}")
+        ),
+        STAGE: {
+            # The account's CloudWatch role must be set before a stage may log.
+            "DependsOn": ["ApiGatewayAccount"],
+            "Properties": {
+                # DefaultRouteSettings covers every route ($connect, $disconnect,
+                # $default), not just the $default route.
+                "DefaultRouteSettings": route_settings(),
+                "AccessLogSettings": {
+                    "DestinationArn": log_group_arn("StageAccessLogGroup"),
+                    "Format": spec.ACCESS_LOG_FORMAT,
+                },
+            },
+        },
+        **amplify(websocket_url, "HasRepository", sub("${AWS::StackName}")),
+    }
+    for _, fn in spec.FUNCTIONS:
+        resources[fn] = {
+            "Properties": {
+                "Environment": {"Variables": {"CHAT_STORE": sub(f"dynamodb:${{{TABLE}}}")}}
+            }
+        }
+        resources[f"{fn}LogGroup"] = log_group(sub(f"/aws/lambda/${{{fn}}}"))
+        # With autogen_policy false Chalice gives each function its own role
+        # carrying .chalice/policy-<stage>.json; its policies are replaced here.
+        # DynamoDB access stays inline. The statements that name the stage and
+        # the function's log group are a separate policy: inline they would
+        # make a cycle (role -> stage -> routes -> functions -> role).
+        resources[f"{fn}Role"] = {
+            "Properties": {
+                "Policies": [
+                    {
+                        "PolicyName": "ChatTableAccess",
+                        "PolicyDocument": policy.document(
+                            policy.dynamodb_statements(
+                                {"Fn::GetAtt": [TABLE, "Arn"]},
+                                sub(f"${{{TABLE}.Arn}}/index/{schema.USER_INDEX}"),
+                            )
+                        ),
+                    }
+                ]
+            }
+        }
+        resources[f"{fn}RuntimePolicy"] = {
+            "Type": "AWS::IAM::RolePolicy",
+            "Properties": {
+                "RoleName": {"Ref": f"{fn}Role"},
+                "PolicyName": "ConnectionsAndLogs",
+                "PolicyDocument": policy.document(
+                    [
+                        policy.connections_statement(connections),
+                        policy.logs_statement([{"Fn::GetAtt": [f"{fn}LogGroup", "Arn"]}]),
+                    ]
+                ),
+            },
+        }
+    return {
+        "Parameters": copy.deepcopy(GITHUB_PARAMETERS),
+        "Conditions": {"HasRepository": HAS_REPOSITORY, "HasAccessToken": HAS_ACCESS_TOKEN},
+        "Rules": copy.deepcopy(TOKEN_RULES),
+        "Resources": resources,
+        "Outputs": {
+            "WebSocketURL": {"Value": websocket_url},
+            # API Gateway has no attribute for the @connections endpoint; the
+            # functions and operators need it, so it is formed here.
+            "ConnectionsCallbackURL": {"Value": sub(f"https://{endpoint}")},
+            "TableName": {"Value": {"Ref": TABLE}},
+            "StageAccessLogGroupName": {"Value": {"Ref": "StageAccessLogGroup"}},
+            **amplify_outputs("HasRepository"),
+        },
+    }
+
+
+def base_stack() -> Template:
+    """infra/cloudformation/chalice-deploy.json: what `chalice deploy` does not create."""
+    app = spec.app_name()
+    endpoint = "${ApiId}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+    resources: dict[str, Any] = {
+        TABLE: table({"TableName": sub(f"{app}-${{Stage}}")}),
+        **api_gateway_logging(),
+        "StageAccessLogGroup": log_group(sub(f"/aws/apigateway/{app}-${{Stage}}/access")),
+        "StageExecutionLogGroup": {
+            **log_group(sub("API-Gateway-Execution-Logs_${ApiId}/${Stage}")),
+            "Condition": "HasApiId",
+        },
+        **amplify(sub(f"wss://{endpoint}"), "CreateAmplify", sub(f"{app}-${{Stage}}")),
+    }
+    for resource, fn in spec.FUNCTIONS:
+        resources[f"{fn}LogGroup"] = log_group(sub(f"/aws/lambda/{app}-${{Stage}}-{resource}"))
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"{app}: the table, API Gateway logging and Amplify hosting that "
+        "`chalice deploy` does not create (infra/deploy-chalice.sh).",
+        "Parameters": {
+            "Stage": {"Type": "String", "AllowedValues": spec.stages()},
+            "ApiId": {
+                "Type": "String",
+                "Default": "",
+                "Description": "The WebSocket API id from .chalice/deployed/<stage>.json; "
+                "empty before the first `chalice deploy`.",
+            },
+            **copy.deepcopy(GITHUB_PARAMETERS),
+        },
+        "Conditions": {
+            "HasApiId": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiId"}, ""]}]},
+            "HasRepository": HAS_REPOSITORY,
+            "HasAccessToken": HAS_ACCESS_TOKEN,
+            "CreateAmplify": {
+                "Fn::And": [{"Condition": "HasApiId"}, {"Condition": "HasRepository"}]
+            },
+        },
+        "Rules": copy.deepcopy(TOKEN_RULES),
+        "Resources": resources,
+        "Outputs": {
+            "TableName": {"Value": {"Ref": TABLE}},
+            "TableArn": {"Value": {"Fn::GetAtt": [TABLE, "Arn"]}},
+            "StageAccessLogGroupArn": {"Value": log_group_arn("StageAccessLogGroup")},
+            "WebSocketURL": {"Condition": "HasApiId", "Value": sub(f"wss://{endpoint}")},
+            "ConnectionsCallbackURL": {
+                "Condition": "HasApiId",
+                "Value": sub(f"https://{endpoint}"),
+            },
+            **amplify_outputs("CreateAmplify"),
+        },
+    }

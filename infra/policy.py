@@ -1,0 +1,132 @@
+"""The Lambda functions' least-privilege IAM statements, shared by every deployment path.
+
+Each path supplies the ARNs in its own language (a CloudFormation intrinsic, a
+Terraform reference or a literal string); the actions are fixed here. The
+functions use DynamoDB's GetItem, PutItem, UpdateItem, DeleteItem, Query,
+BatchGetItem and TransactWriteItems (authorised per contained item action, plus
+ConditionCheckItem for its condition checks) and never Scan; they post to,
+read and close connections through the stage's @connections API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.store import schema
+from infra import spec
+
+TABLE_ACTIONS: tuple[str, ...] = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+INDEX_ACTIONS: tuple[str, ...] = ("dynamodb:Query",)
+CONNECTION_ACTIONS: tuple[str, ...] = ("execute-api:ManageConnections",)
+# POST sends a frame, GET reads a connection's info, DELETE closes it.
+CONNECTION_METHODS: tuple[str, ...] = ("POST", "GET", "DELETE")
+LOG_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+# boto3 DynamoDB client methods -> the IAM actions they need.
+CLIENT_METHOD_ACTIONS: dict[str, tuple[str, ...]] = {
+    "get_item": ("dynamodb:GetItem",),
+    "put_item": ("dynamodb:PutItem",),
+    "update_item": ("dynamodb:UpdateItem",),
+    "delete_item": ("dynamodb:DeleteItem",),
+    "query": ("dynamodb:Query",),
+    "batch_get_item": ("dynamodb:BatchGetItem",),
+    "transact_write_items": (
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ),
+    "scan": ("dynamodb:Scan",),
+    "batch_write_item": ("dynamodb:BatchWriteItem",),
+    "transact_get_items": ("dynamodb:GetItem",),
+    "describe_table": ("dynamodb:DescribeTable",),
+    "create_table": ("dynamodb:CreateTable",),
+    "update_time_to_live": ("dynamodb:UpdateTimeToLive",),
+}
+
+Arn = Any  # a literal string or a template expression
+
+
+def dynamodb_statements(table_arn: Arn, index_arn: Arn) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "ChatTable",
+            "Effect": "Allow",
+            "Action": list(TABLE_ACTIONS),
+            "Resource": [table_arn],
+        },
+        {
+            "Sid": "ChatTableUserIndex",
+            "Effect": "Allow",
+            "Action": list(INDEX_ACTIONS),
+            "Resource": [index_arn],
+        },
+    ]
+
+
+def connections_statement(connection_arns: list[Arn]) -> dict[str, Any]:
+    return {
+        "Sid": "ManageConnections",
+        "Effect": "Allow",
+        "Action": list(CONNECTION_ACTIONS),
+        "Resource": connection_arns,
+    }
+
+
+def logs_statement(log_group_arns: list[Arn]) -> dict[str, Any]:
+    return {
+        "Sid": "FunctionLogs",
+        "Effect": "Allow",
+        "Action": list(LOG_ACTIONS),
+        "Resource": log_group_arns,
+    }
+
+
+def document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def chalice_policy(
+    app: str,
+    stage: str,
+    table: str,
+    *,
+    partition: str = "aws",
+    region: str = "*",
+    account: str = "*",
+    api_id: str = "*",
+) -> dict[str, Any]:
+    """The policy file for `chalice deploy` (.chalice/policy-<stage>.json).
+
+    Before the first deploy the region, account and API id are unknown and
+    stay wildcards inside otherwise fully named ARNs; infra/deploy-chalice.sh
+    rewrites the file with the real values, the API id after the first deploy.
+    """
+    table_arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+    functions = [f"{app}-{stage}-{resource}" for resource, _ in spec.FUNCTIONS]
+    return document(
+        [
+            *dynamodb_statements(table_arn, f"{table_arn}/index/{schema.USER_INDEX}"),
+            connections_statement(
+                [
+                    f"arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{method}"
+                    "/@connections/*"
+                    for method in CONNECTION_METHODS
+                ]
+            ),
+            logs_statement(
+                [
+                    f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{name}:*"
+                    for name in functions
+                ]
+            ),
+        ]
+    )

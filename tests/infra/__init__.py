@@ -1,0 +1,1 @@
+"""Offline tests of the deployment add-ons (infra/): templates, policies, scripts."""
