@@ -32,9 +32,13 @@ FAST_SCRYPT = "1024,8,1"
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A DynamoDB-protocol server (moto's server mode) on loopback."""
+    """A DynamoDB-protocol server (moto's server mode) on loopback, made safe
+    for concurrent requests (see tests/moto_tuning.py)."""
     from moto.server import ThreadedMotoServer
 
+    from tests.moto_tuning import serialize_moto_dynamodb
+
+    serialize_moto_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

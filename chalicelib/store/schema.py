@@ -5,8 +5,10 @@ missing) and both infra templates read this module, so the table is defined
 exactly once. Item layout (pk / sk):
 
     USER#<name>          / PROFILE            account, password hash, login
-                                              throttle, ``conns`` (string set of
-                                              open connection ids); GSI1 keys
+                                              throttle, ``conns`` (map of open
+                                              connection id -> its expiry time,
+                                              so expired ones are ignored without
+                                              reading them); GSI1 keys
     USER#<name>          / CONV#<other>       conversation summary: last message,
                                               unread count, read pointer
     CONV#<a>#<b>         / MSG#<message id>   a message (a < b)

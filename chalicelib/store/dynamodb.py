@@ -1,0 +1,661 @@
+"""DynamoDB implementation of the Store: one table (chalicelib/store/schema.py), no Scan.
+
+Uses the low-level boto3 client (cheap to import and build on a Lambda cold
+start) with hand-written attribute marshalling, and honours the standard AWS
+environment (region, ``AWS_ENDPOINT_URL_DYNAMODB``). Throttling is retried by
+botocore (standard mode); transaction conflicts are retried here.
+
+A profile's ``conns`` is a map of open connection id -> expiry time, so that
+delivery (``connections_of``) knows who is online from one BatchGetItem and can
+ignore connections whose ``$disconnect`` never arrived once they expire.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chalicelib.model import (
+    Connection,
+    Conversation,
+    Message,
+    SaveOutcome,
+    SaveResult,
+    Session,
+    Unbound,
+    User,
+)
+from chalicelib.store.schema import USER_INDEX
+
+Item = dict[str, Any]
+
+BATCH_GET_LIMIT = 100
+# retries of our own: transaction conflicts and optimistic-concurrency misses
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 0.02
+BACKOFF_CAP = 1.0
+RETRYABLE_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+CONDITION_FAILED = "ConditionalCheckFailedException"
+CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # as a transaction cancellation reason
+# the first characters a username can have, in sort order (see protocol.py)
+USERNAME_FIRST_CHARS = "".join(sorted("-._0123456789abcdefghijklmnopqrstuvwxyz"))
+
+
+class StoreConflict(Exception):
+    """Gave up after MAX_ATTEMPTS conflicting attempts."""
+
+
+# keys
+
+
+def user_key(username: str) -> Item:
+    return {"pk": {"S": f"USER#{username}"}, "sk": {"S": "PROFILE"}}
+
+
+def summary_key(owner: str, other: str) -> Item:
+    return {"pk": {"S": f"USER#{owner}"}, "sk": {"S": f"CONV#{other}"}}
+
+
+def conversation_pk(a: str, b: str) -> str:
+    low, high = sorted((a, b))
+    return f"CONV#{low}#{high}"
+
+
+def marker_key(sender: str, client_id: str) -> Item:
+    return {"pk": {"S": f"SEND#{sender}"}, "sk": {"S": client_id}}
+
+
+def session_key(token_hash: str) -> Item:
+    return {"pk": {"S": f"SESSION#{token_hash}"}, "sk": {"S": "SESSION"}}
+
+
+def connection_key(connection_id: str) -> Item:
+    return {"pk": {"S": f"CONN#{connection_id}"}, "sk": {"S": "CONN"}}
+
+
+# attribute values
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+def _str(item: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = item.get(name)
+    return str(value["S"]) if value else default
+
+
+def _num(item: Mapping[str, Any], name: str) -> float:
+    value = item.get(name)
+    return float(value["N"]) if value else 0.0
+
+
+def _open(conns: Mapping[str, Any] | None, now: float) -> frozenset[str]:
+    """Connection ids of a ``conns`` map attribute that have not expired."""
+    if not conns:
+        return frozenset()
+    return frozenset(cid for cid, exp in conns.get("M", {}).items() if float(exp["N"]) > now)
+
+
+def _message_attributes(message: Message, prefix: str = "") -> Item:
+    return {
+        f"{prefix}id": _s(message.id),
+        f"{prefix}sender": _s(message.sender),
+        f"{prefix}recipient": _s(message.recipient),
+        f"{prefix}text": _s(message.text),
+        f"{prefix}ts": _s(message.ts),
+        f"{prefix}client_id": _s(message.client_id),
+    }
+
+
+def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
+    return Message(
+        id=_str(item, f"{prefix}id"),
+        sender=_str(item, f"{prefix}sender"),
+        recipient=_str(item, f"{prefix}recipient"),
+        text=_str(item, f"{prefix}text"),
+        ts=_str(item, f"{prefix}ts"),
+        client_id=_str(item, f"{prefix}client_id"),
+    )
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class DynamoDBStore:
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table = table_name
+        self.client = client or boto3.session.Session().client(
+            "dynamodb",
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 5},
+                connect_timeout=3,
+                read_timeout=10,
+            ),
+        )
+
+    # accounts
+
+    def create_user(self, user: User) -> bool:
+        item = {
+            **user_key(user.username),
+            "username": _s(user.username),
+            "password_hash": _s(user.password_hash),
+            "created_at": _n(user.created_at),
+            "failed_logins": _n(0),
+            "failed_window_start": _n(0.0),
+            "conns": {"M": {}},
+            "gsi1pk": _s(f"NAME#{user.username[:1]}"),
+            "gsi1sk": _s(user.username),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _code(error) == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def get_user(self, username: str) -> User | None:
+        item = self._get(user_key(username))
+        if item is None:
+            return None
+        return User(
+            username=_str(item, "username"),
+            password_hash=_str(item, "password_hash"),
+            created_at=_num(item, "created_at"),
+            failed_logins=int(_num(item, "failed_logins")),
+            failed_window_start=_num(item, "failed_window_start"),
+        )
+
+    def record_failed_login(self, username: str, now: float, window: float) -> int:
+        # Two conditional updates: count within the current window, or start a
+        # new one; whichever condition holds wins, a race just goes round again.
+        values = {":one": _n(1), ":cutoff": _n(now - window)}
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                reply = self.client.update_item(
+                    TableName=self.table,
+                    Key=user_key(username),
+                    UpdateExpression="ADD failed_logins :one",
+                    ConditionExpression="attribute_exists(pk) AND failed_window_start > :cutoff",
+                    ExpressionAttributeValues=values,
+                    ReturnValues="UPDATED_NEW",
+                )
+                return int(_num(reply["Attributes"], "failed_logins"))
+            except ClientError as error:
+                if _code(error) != CONDITION_FAILED:
+                    raise
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=user_key(username),
+                    UpdateExpression="SET failed_logins = :one, failed_window_start = :now",
+                    ConditionExpression="attribute_exists(pk) AND (attribute_not_exists("
+                    "failed_window_start) OR failed_window_start <= :cutoff)",
+                    ExpressionAttributeValues={**values, ":now": _n(now)},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return 1
+            except ClientError as error:
+                if _code(error) != CONDITION_FAILED:
+                    raise
+                if "Item" not in error.response:
+                    return 0  # no such user
+        raise StoreConflict("record_failed_login")
+
+    def clear_failed_logins(self, username: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=user_key(username),
+                UpdateExpression="SET failed_logins = :zero, failed_window_start = :zero",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":zero": _n(0)},
+            )
+        except ClientError as error:
+            if _code(error) != CONDITION_FAILED:
+                raise
+
+    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
+        now = time.time()
+        found: list[tuple[str, bool]] = []
+        # A non-empty prefix reads one GSI partition; the protocol never sends
+        # an empty one, but the contract allows it (then: every partition in order).
+        partitions = prefix[:1] or USERNAME_FIRST_CHARS
+        for first in partitions:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": USER_INDEX,
+                "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+                "ExpressionAttributeValues": {
+                    ":pk": _s(f"NAME#{first}"),
+                    ":prefix": _s(prefix or first),
+                },
+                "ProjectionExpression": "gsi1sk, conns",
+            }
+            for item in self._query(kwargs, limit - len(found)):
+                found.append((_str(item, "gsi1sk"), bool(_open(item.get("conns"), now))))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    # sessions
+
+    def put_session(self, session: Session) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                **session_key(session.token_hash),
+                "username": _s(session.username),
+                "expires_at": _n(session.expires_at),
+            },
+        )
+
+    def get_session(self, token_hash: str) -> Session | None:
+        item = self._get(session_key(token_hash))
+        # TTL deletes lazily (up to days late): expiry is checked here
+        if item is None or _num(item, "expires_at") <= time.time():
+            return None
+        return Session(token_hash, _str(item, "username"), _num(item, "expires_at"))
+
+    def delete_session(self, token_hash: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=session_key(token_hash))
+
+    # connections
+
+    def bind_connection(self, connection: Connection) -> frozenset[str]:
+        # The connection item (what authenticates) is written first: a crash
+        # between the two writes leaves a signed-in connection that gets no
+        # pushes until it signs in again, never pushes to an unauthenticated one.
+        self.client.put_item(TableName=self.table, Item=self._connection_item(connection))
+        reply = self._update_conns(
+            connection.username,
+            "SET conns.#c = :exp",
+            {"#c": connection.connection_id},
+            {":exp": _n(connection.expires_at)},
+        )
+        conns = reply.get("conns")
+        now = time.time()
+        stale = set(conns.get("M", {}) if conns else ()) - _open(conns, now)
+        if stale:
+            self._forget_expired(connection.username, stale, now)
+        return _open(conns, now) | {connection.connection_id}
+
+    def _connection_item(self, connection: Connection) -> Item:
+        return {
+            **connection_key(connection.connection_id),
+            "username": _s(connection.username),
+            "token_hash": _s(connection.token_hash),
+            "connected_at": _n(connection.connected_at),
+            "expires_at": _n(connection.expires_at),
+        }
+
+    def _update_conns(
+        self, username: str, expression: str, names: dict[str, str], values: Item | None = None
+    ) -> Item:
+        """Update the profile's ``conns`` map; returns the whole new profile item
+        (empty when the profile does not exist)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": user_key(username),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            return dict(self.client.update_item(**kwargs).get("Attributes", {}))
+        except ClientError as error:
+            if _code(error) == CONDITION_FAILED:
+                return {}
+            raise
+
+    def _forget_expired(self, username: str, stale: set[str], now: float) -> None:
+        """Drop expired entries (a ``$disconnect`` that never came) from ``conns``,
+        each only while it is still expired."""
+        names = {f"#c{i}": cid for i, cid in enumerate(sorted(stale))}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=user_key(username),
+                UpdateExpression="REMOVE " + ", ".join(f"conns.{n}" for n in names),
+                ConditionExpression=" AND ".join(
+                    f"(attribute_not_exists(conns.{n}) OR conns.{n} <= :now)" for n in names
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":now": _n(now)},
+            )
+        except ClientError as error:
+            if _code(error) != CONDITION_FAILED:
+                raise  # a rebind raced us: leave the map for the next bind
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        item = self._get(connection_key(connection_id))
+        if item is None or _num(item, "expires_at") <= time.time():
+            return None
+        return self._connection(connection_id, item)
+
+    @staticmethod
+    def _connection(connection_id: str, item: Mapping[str, Any]) -> Connection:
+        return Connection(
+            connection_id=connection_id,
+            username=_str(item, "username"),
+            token_hash=_str(item, "token_hash"),
+            connected_at=_num(item, "connected_at"),
+            expires_at=_num(item, "expires_at"),
+        )
+
+    def unbind_connection(self, connection_id: str) -> Unbound | None:
+        reply = self.client.delete_item(
+            TableName=self.table, Key=connection_key(connection_id), ReturnValues="ALL_OLD"
+        )
+        old = reply.get("Attributes")
+        if not old:
+            return None
+        connection = self._connection(connection_id, old)
+        profile = self._update_conns(connection.username, "REMOVE conns.#c", {"#c": connection_id})
+        return Unbound(connection, _open(profile.get("conns"), time.time()))
+
+    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
+        names = list(dict.fromkeys(usernames))
+        found: dict[str, frozenset[str]] = dict.fromkeys(names, frozenset())
+        now = time.time()
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            keys = [user_key(name) for name in names[start : start + BATCH_GET_LIMIT]]
+            for item in self._batch_get(keys, "username, conns"):
+                found[_str(item, "username")] = _open(item.get("conns"), now)
+        return found
+
+    # messages
+
+    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
+        now = time.time()
+        # Out-of-order commits (ids are made before the write) must not move a
+        # summary's ``last`` backwards: each summary update is guarded by
+        # last_id < id, and when that guard fails the retry leaves ``last`` alone
+        # (the recipient's unread count is still incremented, as in SQLite).
+        move_sender_last = True
+        move_recipient_last = True
+        for attempt in range(MAX_ATTEMPTS):
+            items = self._save_items(
+                message, now, idempotency_ttl, move_sender_last, move_recipient_last
+            )
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return SaveResult(SaveOutcome.STORED, message)
+            except ClientError as error:
+                if _code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])
+            codes = [str(r.get("Code", "None")) for r in reasons]
+            codes += ["None"] * (len(items) - len(codes))
+            if codes[1] == CONDITION_FAILED_REASON:
+                earlier = reasons[1].get("Item") or self._get(
+                    marker_key(message.sender, message.client_id)
+                )
+                if earlier is not None:
+                    return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
+                continue  # expired and deleted meanwhile: try again
+            if codes[2] == CONDITION_FAILED_REASON:
+                return SaveResult(SaveOutcome.NO_SUCH_USER)
+            conflicted = any(code in RETRYABLE_REASONS for code in codes)
+            guarded = False
+            if move_sender_last and codes[3] == CONDITION_FAILED_REASON:
+                move_sender_last = False
+                guarded = True
+            if move_recipient_last and codes[-1] == CONDITION_FAILED_REASON:
+                move_recipient_last = False
+                guarded = True
+            if conflicted:
+                _backoff(attempt)
+            elif not guarded:
+                raise RuntimeError(f"save_message cancelled: {codes}")
+        raise StoreConflict("save_message")
+
+    def _save_items(
+        self,
+        message: Message,
+        now: float,
+        idempotency_ttl: float,
+        move_sender_last: bool,
+        move_recipient_last: bool,
+    ) -> list[Item]:
+        sender, recipient = message.sender, message.recipient
+        items: list[Item] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(conversation_pk(sender, recipient)),
+                        "sk": _s(f"MSG#{message.id}"),
+                        **_message_attributes(message),
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        **marker_key(sender, message.client_id),
+                        **_message_attributes(message),
+                        "expires_at": _n(now + idempotency_ttl),
+                    },
+                    # an expired marker that TTL has not deleted yet no longer counts
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                    "ExpressionAttributeValues": {":now": _n(now)},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": user_key(recipient),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+        last = _message_attributes(message, ":last_")
+        set_last = (
+            "SET #other = :other, last_id = :last_id, last_sender = :last_sender,"
+            " last_recipient = :last_recipient, last_text = :last_text, last_ts = :last_ts,"
+            " last_client_id = :last_client_id"
+        )
+        guard = "attribute_not_exists(last_id) OR last_id < :last_id"
+        if move_sender_last:
+            items.append(
+                self._summary_update(
+                    sender,
+                    recipient,
+                    f"{set_last}, unread = if_not_exists(unread, :zero)",
+                    guard,
+                    {**last, ":other": _s(recipient), ":zero": _n(0)},
+                )
+            )
+        if move_recipient_last:
+            items.append(
+                self._summary_update(
+                    recipient,
+                    sender,
+                    f"{set_last} ADD unread :one",
+                    guard,
+                    {**last, ":other": _s(sender), ":one": _n(1)},
+                )
+            )
+        else:
+            items.append(
+                self._summary_update(recipient, sender, "ADD unread :one", None, {":one": _n(1)})
+            )
+        return items
+
+    def _summary_update(
+        self, owner: str, other: str, expression: str, condition: str | None, values: Item
+    ) -> Item:
+        update: Item = {
+            "TableName": self.table,
+            "Key": summary_key(owner, other),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": values,
+        }
+        if condition:
+            update["ConditionExpression"] = condition
+        if "#other" in expression:
+            update["ExpressionAttributeNames"] = {"#other": "other"}  # a reserved word
+        return {"Update": update}
+
+    def history(
+        self, a: str, b: str, before: str | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        values = {":pk": _s(conversation_pk(a, b))}
+        if before:
+            condition = "pk = :pk AND sk < :before"
+            values[":before"] = _s(f"MSG#{before}")
+        else:
+            condition = "pk = :pk AND begins_with(sk, :msg)"
+            values[":msg"] = _s("MSG#")
+        kwargs = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        items = list(self._query(kwargs, limit + 1))
+        messages = [_message(item) for item in items[:limit]]
+        messages.reverse()
+        return messages, len(items) > limit
+
+    def conversations(self, username: str) -> list[Conversation]:
+        kwargs = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :conv)",
+            "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
+            "ConsistentRead": True,
+        }
+        found = [
+            Conversation(
+                other=_str(item, "other"),
+                last=_message(item, "last_"),
+                unread=int(_num(item, "unread")),
+                read_up_to=_str(item, "read_up_to"),
+            )
+            for item in self._query(kwargs)
+        ]
+        found.sort(key=lambda c: c.last.id, reverse=True)
+        return found
+
+    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+        key = summary_key(username, other)
+        for attempt in range(MAX_ATTEMPTS):
+            summary = self._get(key)
+            if summary is None:
+                return False
+            read_up_to = _str(summary, "read_up_to")
+            unread = int(_num(summary, "unread"))
+            pointer = max(read_up_to, up_to)
+            count = self._count_unread(username, other, pointer)
+            if pointer == read_up_to and count == unread:
+                return True
+            # Optimistic: a message received between the count and this write
+            # changes ``unread``, fails the condition, and we count again.
+            condition = "unread = :unread AND " + (
+                "read_up_to = :read" if read_up_to else "attribute_not_exists(read_up_to)"
+            )
+            values = {":pointer": _s(pointer), ":count": _n(count), ":unread": _n(unread)}
+            if read_up_to:
+                values[":read"] = _s(read_up_to)
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET read_up_to = :pointer, unread = :count",
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+                return True
+            except ClientError as error:
+                if _code(error) != CONDITION_FAILED:
+                    raise
+            _backoff(attempt)
+        raise StoreConflict("mark_read")
+
+    def _count_unread(self, username: str, other: str, pointer: str) -> int:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND sk > :after",
+            "FilterExpression": "sender = :other",
+            "ExpressionAttributeValues": {
+                ":pk": _s(conversation_pk(username, other)),
+                ":after": _s(f"MSG#{pointer}"),
+                ":other": _s(other),
+            },
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        count = 0
+        while True:
+            reply = self.client.query(**kwargs)
+            count += int(reply.get("Count", 0))
+            if "LastEvaluatedKey" not in reply:
+                return count
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    # request helpers
+
+    def _get(self, key: Item) -> Item | None:
+        reply = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+        item = reply.get("Item")
+        return dict(item) if item else None
+
+    def _query(self, kwargs: dict[str, Any], limit: int | None = None) -> Iterator[Item]:
+        """Items of a Query, following pages, at most ``limit`` of them."""
+        kwargs = dict(kwargs)
+        produced = 0
+        while limit is None or produced < limit:
+            if limit is not None:
+                kwargs["Limit"] = limit - produced
+            reply = self.client.query(**kwargs)
+            for item in reply.get("Items", []):
+                yield item
+                produced += 1
+            if "LastEvaluatedKey" not in reply:
+                return
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": keys,
+                "ProjectionExpression": projection,
+                "ConsistentRead": True,
+            }
+        }
+        for attempt in range(MAX_ATTEMPTS):
+            reply = self.client.batch_get_item(RequestItems=request)
+            yield from reply.get("Responses", {}).get(self.table, [])
+            request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                return
+            _backoff(attempt)
+        raise StoreConflict("batch_get_item: keys left unprocessed")
