@@ -316,6 +316,7 @@ class Chat:
                 "last": c.last.to_wire(),
                 "unread": c.unread,
                 "online": bool(online.get(c.other)),
+                "their_read_up_to": c.their_read_up_to,
             }
             for c in conversations
         ]

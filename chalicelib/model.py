@@ -63,7 +63,8 @@ class Conversation:
     other: str
     last: Message
     unread: int
-    read_up_to: str = ""
+    read_up_to: str = ""  # newest message id of ``other``'s that this person has read
+    their_read_up_to: str = ""  # newest message id of this person's that ``other`` has read
 
 
 class SaveOutcome(Enum):
@@ -152,6 +153,7 @@ class Store(Protocol):
 
     def mark_read(self, username: str, other: str, up_to: str) -> bool:
         """Move the user's read pointer in the conversation with ``other`` forward
-        to ``up_to`` and recount unread messages after it. False when there is
-        no such conversation."""
+        to ``up_to``, recount unread messages after it, and move ``other``'s
+        ``their_read_up_to`` forward likewise. False when there is no such
+        conversation."""
         ...

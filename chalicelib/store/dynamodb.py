@@ -559,6 +559,7 @@ class DynamoDBStore:
                 last=_message(item, "last_"),
                 unread=int(_num(item, "unread")),
                 read_up_to=_str(item, "read_up_to"),
+                their_read_up_to=_str(item, "their_read_up_to"),
             )
             for item in self._query(kwargs)
         ]
@@ -576,6 +577,7 @@ class DynamoDBStore:
             pointer = max(read_up_to, up_to)
             count = self._count_unread(username, other, pointer)
             if pointer == read_up_to and count == unread:
+                self._tell_peer(username, other, pointer)
                 return True
             # Optimistic: a message received between the count and this write
             # changes ``unread``, fails the condition, and we count again.
@@ -593,12 +595,28 @@ class DynamoDBStore:
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
                 )
+                self._tell_peer(username, other, pointer)
                 return True
             except ClientError as error:
                 if _code(error) != CONDITION_FAILED:
                     raise
             _backoff(attempt)
         raise StoreConflict("mark_read")
+
+    def _tell_peer(self, username: str, other: str, pointer: str) -> None:
+        """Moves ``other``'s view of how far ``username`` has read forward."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=summary_key(other, username),
+                UpdateExpression="SET their_read_up_to = :pointer",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists"
+                "(their_read_up_to) OR their_read_up_to < :pointer)",
+                ExpressionAttributeValues={":pointer": _s(pointer)},
+            )
+        except ClientError as error:
+            if _code(error) != CONDITION_FAILED:
+                raise
 
     def _count_unread(self, username: str, other: str, pointer: str) -> int:
         kwargs: dict[str, Any] = {

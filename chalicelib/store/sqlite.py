@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS summaries (
     last_id TEXT NOT NULL,
     unread INTEGER NOT NULL DEFAULT 0,
     read_up_to TEXT NOT NULL DEFAULT '',
+    their_read_up_to TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (owner, other)
 ) WITHOUT ROWID;
 """
@@ -325,14 +326,20 @@ class SQLiteStore:
     def conversations(self, username: str) -> list[Conversation]:
         with self._read() as db:
             rows = db.execute(
-                f"SELECT s.other, s.unread, s.read_up_to, {_M_COLUMNS}"
+                f"SELECT s.other, s.unread, s.read_up_to, s.their_read_up_to, {_M_COLUMNS}"
                 " FROM summaries s JOIN messages m"
                 " ON m.conversation = s.conversation AND m.id = s.last_id"
                 " WHERE s.owner = ? ORDER BY s.last_id DESC",
                 (username,),
             ).fetchall()
         return [
-            Conversation(other=row[0], last=_message(row[3:]), unread=row[1], read_up_to=row[2])
+            Conversation(
+                other=row[0],
+                last=_message(row[4:]),
+                unread=row[1],
+                read_up_to=row[2],
+                their_read_up_to=row[3],
+            )
             for row in rows
         ]
 
@@ -353,5 +360,10 @@ class SQLiteStore:
             db.execute(
                 "UPDATE summaries SET read_up_to = ?, unread = ? WHERE owner = ? AND other = ?",
                 (pointer, unread, username, other),
+            )
+            db.execute(
+                "UPDATE summaries SET their_read_up_to = max(their_read_up_to, ?)"
+                " WHERE owner = ? AND other = ?",
+                (pointer, other, username),
             )
         return True

@@ -130,6 +130,11 @@ export function applyConversations(state, items) {
   for (const item of items) {
     fresh.set(item.with, { with: item.with, last: item.last, unread: item.unread || 0 });
     state.presence.set(item.with, Boolean(item.online));
+    // How far they have read our messages, so receipts survive a reload.
+    const t = thread(state, item.with);
+    if (item.their_read_up_to && item.their_read_up_to > t.theirRead) {
+      t.theirRead = item.their_read_up_to;
+    }
   }
   // Keep conversations that only exist locally so far (a message still on its way).
   for (const [other, conv] of state.conversations) {

@@ -47,6 +47,10 @@ def test_two_people_chat_and_a_third_sees_nothing(
     # bob read it: alice sees the read receipt
     expect(mine).to_have_attribute("data-status", "read")
     expect(mine).to_contain_text("Read")
+    # the receipt survives a reload (conversations carry their_read_up_to)
+    alice.page.reload()
+    mine = messages(alice.page).last
+    expect(mine).to_have_attribute("data-status", "read")
 
     # typing indicator, then a two-line reply (Shift+Enter adds a line)
     box = bob.page.get_by_label("Message")

@@ -131,18 +131,22 @@ def test_mark_read_moves_forward_and_recounts(store: Store, factory: Factory) ->
     assert store.mark_read("bob", "alice", received[2].id)
     summary = store.conversations("bob")[0]
     assert (summary.unread, summary.read_up_to) == (2, received[2].id)
+    assert store.conversations("alice")[0].their_read_up_to == received[2].id
     # the pointer never moves back
     assert store.mark_read("bob", "alice", received[0].id)
     summary = store.conversations("bob")[0]
     assert (summary.unread, summary.read_up_to) == (2, received[2].id)
+    assert store.conversations("alice")[0].their_read_up_to == received[2].id
     # new messages count again
     newest = factory.send("alice", "bob")
     assert store.conversations("bob")[0].unread == 3
     assert store.mark_read("bob", "alice", newest.id)
     summary = store.conversations("bob")[0]
     assert (summary.unread, summary.read_up_to) == (0, newest.id)
-    # alice's side is untouched
+    # alice's own read pointer is untouched; she sees how far bob has read
     assert store.conversations("alice")[0].read_up_to == ""
+    assert store.conversations("alice")[0].their_read_up_to == newest.id
+    assert store.conversations("bob")[0].their_read_up_to == ""
 
 
 def test_mark_read_without_a_conversation_is_false(store: Store, factory: Factory) -> None:

@@ -210,6 +210,10 @@ def test_conversations_newest_first_and_read_receipts(driver: Driver, clock: Clo
     # the pointer never moves back
     driver.send("alice1", action="read", up_to=first_id, **{"with": "carol"})
     assert driver.send("alice1", action="conversations")["items"][0]["unread"] == 0
+    # after a reload carol still sees how far alice has read (her read receipts)
+    carols = driver.send("carol1", action="conversations")["items"][0]
+    assert carols["with"] == "alice" and carols["their_read_up_to"] == last["id"]
+    assert driver.send("bob1", action="conversations")["items"][0]["their_read_up_to"] == ""
     stranger = driver.send("alice1", action="read", up_to=first_id, **{"with": "nobody"})
     assert stranger["code"] == protocol.INVALID
 
