@@ -1,0 +1,106 @@
+"""Answers the app's boto3 ``apigatewaymanagementapi`` calls from the local gateway.
+
+A botocore ``before-send`` hook on the app's session returns the gateway's reply as
+an HTTP response, so ``app.websocket_api.send/close/info`` run unchanged (real client,
+real serialization and error parsing: a closed connection raises ``GoneException``)
+and no request ever leaves the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import botocore
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from localgw.gateway import Gateway, Reply
+
+logger = logging.getLogger("localgw")
+
+SERVICE = "apigatewaymanagementapi"
+HOOK_ID = "localgw-connections"
+MARKER = "/@connections/"
+REPLY_TIMEOUT = 30.0
+
+
+class _Body:
+    """The ``raw`` object AWSResponse reads its content from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+class Bridge:
+    def __init__(
+        self, gateway: Gateway, loop: asyncio.AbstractEventLoop, websocket_api: Any, endpoint: str
+    ) -> None:
+        self.gateway = gateway
+        self.loop = loop
+        self.websocket_api = websocket_api
+        self.endpoint = endpoint
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Before each invocation: hook the session again if the app replaced it."""
+        if self.websocket_api.session is not self._session:
+            with self._lock:
+                if self.websocket_api.session is not self._session:
+                    self.attach()
+
+    def attach(self) -> None:
+        """Hook ``websocket_api.session`` (Chalice's WebsocketAPI)."""
+        websocket_api = self.websocket_api
+        session = self._session = websocket_api.session
+        # Chalice caches its client and an endpoint derived from the first event's apiId.
+        # A client made before the hook existed would bypass it, so make it build a new
+        # one; and should anything still bypass the hook, the endpoint is this gateway's
+        # own HTTP @connections API, never AWS.
+        websocket_api._client = None
+        websocket_api._endpoint = self.endpoint
+        if session is None:
+            logger.warning("app.websocket_api.session is not set: send/close/info will fail")
+            return
+        emitter = session.events
+        for event, handler in (
+            (f"choose-signer.{SERVICE}", _unsigned),
+            (f"before-send.{SERVICE}", self._answer),
+        ):
+            emitter.unregister(event, unique_id=f"{HOOK_ID}-{event}")
+            emitter.register(event, handler, unique_id=f"{HOOK_ID}-{event}")
+
+    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        path = urlsplit(request.url).path
+        if MARKER not in path:
+            reply = Reply(404, b'{"message": "Not Found"}', "NotFoundException")
+        else:
+            connection_id = unquote(path.split(MARKER, 1)[1])
+            body = request.body or b""
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            elif not isinstance(body, bytes):
+                body = body.read()
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is self.loop:
+                raise RuntimeError("the @connections API cannot be called on the event loop")
+            future = asyncio.run_coroutine_threadsafe(
+                self.gateway.manage(request.method or "GET", connection_id, body), self.loop
+            )
+            reply = future.result(timeout=REPLY_TIMEOUT)
+        return AWSResponse(request.url, reply.status, reply.headers(), _Body(reply.body))
+
+
+def _unsigned(**_: Any) -> Any:
+    # Local calls need no AWS credentials, so a machine without any still works.
+    return botocore.UNSIGNED

@@ -1,0 +1,179 @@
+"""Command line: flags and environment, loading the app like Lambda does, serving, and
+a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+logger = logging.getLogger("localgw")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT = 2.0  # for $disconnect handlers; the process exits within 5 s of a signal
+
+EPILOG = """\
+environment:
+  CHAT_STORE                  the app's store: sqlite:///<path> (default
+                              sqlite:///.chat/chat.db) or dynamodb:<table>
+  AWS_ENDPOINT_URL_DYNAMODB   with dynamodb:<table>, a local DynamoDB-compatible
+                              server; the table is created when missing
+  CHAT_LOG_LEVEL              the app's log level (default: --log-level)
+  LOCALGW_*                   defaults for the flags above, e.g. LOCALGW_IDLE_TIMEOUT=5
+
+The @connections API is served at http://HOST:PORT/@connections/{connectionId}
+(POST sends, GET describes, DELETE closes), e.g.
+  aws apigatewaymanagementapi post-to-connection --endpoint-url http://127.0.0.1:8000 \\
+      --connection-id ID --cli-binary-format raw-in-base64-out --data '{"type":"pong"}'
+See docs/localgw.md.
+"""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"LOCALGW_{name}", default)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m localgw",
+        description=(
+            "Serve the Chalice WebSocket app on one port like API Gateway would: the "
+            "frontend at /, the WebSocket API at /ws, /config.js, and @connections."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--host", default=_env("HOST", "127.0.0.1"), help="bind address (default %(default)s)")
+    add("--port", type=int, default=int(_env("PORT", "8000")),
+        help="port; 0 picks a free one (default %(default)s)")
+    add("--app", default=_env("APP", "app:app"),
+        help="the Chalice app as module:attribute (default %(default)s)")
+    add("--app-dir", default=_env("APP_DIR", str(PROJECT_ROOT)),
+        help="directory put first on sys.path to import the app (default: project root)")
+    add("--frontend", default=_env("FRONTEND", str(PROJECT_ROOT / "frontend")),
+        help="directory of static files served at / (default: project frontend/)")
+    add("--stage", default=_env("STAGE", "local"),
+        help="stage name in events (default %(default)s)")
+    add("--idle-timeout", type=float, default=float(_env("IDLE_TIMEOUT", "600")),
+        help="seconds without messages before a connection is closed (default %(default)s)")
+    add("--max-connection-duration", type=float,
+        default=float(_env("MAX_CONNECTION_DURATION", "7200")),
+        help="seconds before any connection is closed (default %(default)s)")
+    add("--max-message-bytes", type=int, default=int(_env("MAX_MESSAGE_BYTES", "131072")),
+        help="largest message; a larger one closes the connection with 1009 (default %(default)s)")
+    add("--workers", type=int, default=int(_env("WORKERS", "16")),
+        help="threads running handlers, like concurrent Lambdas (default %(default)s)")
+    add("--log-level", default=_env("LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+        help="gateway log level (default %(default)s)")
+    return parser.parse_args(argv)
+
+
+def load_app(spec: str, app_dir: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    sys.path.insert(0, str(Path(app_dir).resolve()))
+    app = getattr(importlib.import_module(module_name), attribute or "app")
+    if not hasattr(app, "websocket_handlers"):
+        raise SystemExit(f"{spec} is not a Chalice app (no websocket_handlers)")
+    return app
+
+
+def lambda_handlers(app: Any) -> dict[str, Any]:
+    """Route key -> the callable Lambda would invoke for it. ``app.websocket_handlers``
+    holds each route's config; the deployed Lambda handler is the wrapped function
+    Chalice records in ``handler_map`` under the same name."""
+    handlers = {}
+    for route, config in app.websocket_handlers.items():
+        handler = app.handler_map.get(config.name)
+        if handler is None:
+            module_name, _, attribute = config.handler_string.rpartition(".")
+            handler = getattr(importlib.import_module(module_name), attribute)
+        handlers[route] = handler
+    return handlers
+
+
+def configure_environment(log_level: str) -> None:
+    # What Lambda's environment always has; a laptop may not.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    os.environ.setdefault("AWS_REGION", region)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    # No instance metadata lookups for credentials on a laptop (they only add delays).
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    os.environ.setdefault("CHAT_LOG_LEVEL", log_level)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if level != "DEBUG":
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from localgw.bridge import Bridge
+    from localgw.gateway import Gateway, Quotas
+    from localgw.invoke import Invoker
+    from localgw.routes import Frontend, build_app
+    from localgw.store import prepare_store
+
+    store = prepare_store()
+    app = load_app(args.app, args.app_dir)
+    invoker = Invoker(lambda_handlers(app), args.workers, getattr(app, "app_name", "app"))
+    quotas = Quotas(args.idle_timeout, args.max_connection_duration, args.max_message_bytes)
+    gateway = Gateway(invoker, quotas, args.stage)
+
+    runner = web.AppRunner(build_app(gateway, Frontend(Path(args.frontend))), shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, shutdown_timeout=1.0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    shown = f"[{host}]" if ":" in host else host
+    if getattr(app, "websocket_api", None) is not None:
+        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
+        endpoint = f"http://{local}:{port}/{args.stage}"
+        bridge = Bridge(gateway, asyncio.get_running_loop(), app.websocket_api, endpoint)
+        bridge.attach()
+        invoker.before_call = bridge.check
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"Serving chat on http://{shown}:{port}/", flush=True)
+    logger.info(
+        "store: %s; WebSocket API at ws://%s:%s/ws; frontend from %s",
+        store, shown, port, args.frontend,
+    )
+    await stop.wait()
+
+    logger.info("stopping: closing %d connection(s)", len(gateway.connections))
+    with contextlib.suppress(Exception):
+        await gateway.shutdown(STOP_TIMEOUT)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(runner.cleanup(), timeout=1.0)
+    invoker.shutdown()
+    if invoker.busy:
+        # a handler that is still running would keep the process alive past 5 s
+        logger.warning("exiting with %d handler(s) running", invoker.busy)
+        logging.shutdown()
+        os._exit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_environment(args.log_level)
+    configure_logging(args.log_level)
+    asyncio.run(serve(args))
