@@ -109,7 +109,7 @@ def _gateway(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Ga
         gateway.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     yield from _gateway(tmp_path_factory, "gateway")
 
@@ -120,7 +120,9 @@ def own_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     yield from _gateway(tmp_path_factory, "own-gateway")
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread
+# until it stops, and later suites call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
