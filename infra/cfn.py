@@ -144,16 +144,6 @@ def api_gateway_logging() -> dict[str, Any]:
     }
 
 
-def route_settings() -> dict[str, Any]:
-    return {
-        "ThrottlingBurstLimit": spec.THROTTLING_BURST_LIMIT,
-        "ThrottlingRateLimit": spec.THROTTLING_RATE_LIMIT,
-        "LoggingLevel": spec.LOGGING_LEVEL,
-        "DataTraceEnabled": spec.DATA_TRACE_ENABLED,
-        "DetailedMetricsEnabled": spec.DETAILED_METRICS_ENABLED,
-    }
-
-
 def amplify(websocket_url: Any, condition: str, name: Any) -> dict[str, Any]:
     front = spec.frontend()
     variables = {spec.WEBSOCKET_URL_VARIABLE: websocket_url, **front.environment()}
@@ -234,7 +224,7 @@ def merge_template() -> Template:
             "Properties": {
                 # DefaultRouteSettings covers every route ($connect, $disconnect,
                 # $default), not just the $default route.
-                "DefaultRouteSettings": route_settings(),
+                "DefaultRouteSettings": spec.route_settings(),
                 "AccessLogSettings": {
                     "DestinationArn": log_group_arn("StageAccessLogGroup"),
                     "Format": spec.ACCESS_LOG_FORMAT,

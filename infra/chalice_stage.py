@@ -79,16 +79,6 @@ def configure(
     return changed
 
 
-def route_settings() -> dict[str, Any]:
-    return {
-        "ThrottlingBurstLimit": spec.THROTTLING_BURST_LIMIT,
-        "ThrottlingRateLimit": spec.THROTTLING_RATE_LIMIT,
-        "LoggingLevel": spec.LOGGING_LEVEL,
-        "DataTraceEnabled": spec.DATA_TRACE_ENABLED,
-        "DetailedMetricsEnabled": spec.DETAILED_METRICS_ENABLED,
-    }
-
-
 def access_log_settings(destination_arn: str) -> dict[str, str]:
     return {"DestinationArn": destination_arn, "Format": spec.ACCESS_LOG_FORMAT}
 
@@ -124,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("changed" if changed else "unchanged")
     elif args.command == "route-settings":
-        print(json.dumps(route_settings()))
+        print(json.dumps(spec.route_settings()))
     else:
         print(json.dumps(access_log_settings(args.destination_arn)))
     return 0

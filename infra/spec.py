@@ -141,3 +141,14 @@ def frontend() -> Frontend:
         missing.append(str(SECURITY_HEADERS.relative_to(ROOT)))
         headers = {}
     return Frontend(build_spec, app_root, headers, tuple(missing))
+
+
+def route_settings() -> dict[str, Any]:
+    """The stage's DefaultRouteSettings (API Gateway's names), for every deploy path."""
+    return {
+        "ThrottlingBurstLimit": THROTTLING_BURST_LIMIT,
+        "ThrottlingRateLimit": THROTTLING_RATE_LIMIT,
+        "LoggingLevel": LOGGING_LEVEL,
+        "DataTraceEnabled": DATA_TRACE_ENABLED,
+        "DetailedMetricsEnabled": DETAILED_METRICS_ENABLED,
+    }

@@ -178,7 +178,7 @@ def test_update_stage_input_matches_the_apigatewayv2_model() -> None:
         {
             "ApiId": API_ID,
             "StageName": "dev",
-            "DefaultRouteSettings": chalice_stage.route_settings(),
+            "DefaultRouteSettings": spec.route_settings(),
             "AccessLogSettings": chalice_stage.access_log_settings(
                 OUTPUTS["StageAccessLogGroupArn"]
             ),
@@ -247,7 +247,7 @@ def test_deploy_chalice_runs_every_step_in_order(tmp_path: Path) -> None:
     assert update[update.index("--api-id") + 1] == API_ID
     assert update[update.index("--stage-name") + 1] == "dev"
     assert json.loads(update[update.index("--default-route-settings") + 1]) == (
-        chalice_stage.route_settings()
+        spec.route_settings()
     )
     access = json.loads(update[update.index("--access-log-settings") + 1])
     assert access == chalice_stage.access_log_settings(OUTPUTS["StageAccessLogGroupArn"])

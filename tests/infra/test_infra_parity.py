@@ -119,7 +119,7 @@ def test_throttling_logging_and_access_log_format_agree(
 ) -> None:
     cfn_stage = sam["Resources"]["WebsocketAPIStage"]["Properties"]
     tf_stage = tf["resource"]["aws_apigatewayv2_stage"]["websocket_api_stage"]
-    cli = chalice_stage.route_settings()
+    cli = spec.route_settings()
     assert cfn_stage["DefaultRouteSettings"] == cli
     tf_settings = tf_stage["default_route_settings"]
     assert {

@@ -1,42 +1,22 @@
 """API-Gateway-shaped WebSocket events for invoking the handlers directly
-(Chalice's test client has no WebSocket event generator)."""
+(Chalice's test client has none): the local gateway's own event builder,
+localgw/events.py, with a fixed API id and stage."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Any
 
-_EVENT_TYPES = {"$connect": "CONNECT", "$disconnect": "DISCONNECT", "$default": "MESSAGE"}
-_counter = itertools.count(1)
+from localgw.events import Peer, connect_event, disconnect_event, message_event
+
+API_ID = "abc123"
+DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
 
 
-def websocket_event(
-    route: str, connection_id: str, body: str | None = None, *, stage: str = "dev"
-) -> dict[str, Any]:
-    n = next(_counter)
-    now_ms = int(time.time() * 1000)
-    context: dict[str, Any] = {
-        "routeKey": route,
-        "eventType": _EVENT_TYPES[route],
-        "extendedRequestId": f"ext-{n}",
-        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-        "stage": stage,
-        "connectedAt": now_ms,
-        "requestTimeEpoch": now_ms,
-        "identity": {"sourceIp": "127.0.0.1", "userAgent": "pytest"},
-        "requestId": f"req-{n}",
-        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-        "connectionId": connection_id,
-        "apiId": "abc123",
-    }
-    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
-    if route == "$default":
-        context.update({"messageId": f"msg-{n}", "messageDirection": "IN"})
-        event["body"] = body if body is not None else ""
-    elif route == "$connect":
-        event["headers"] = {"Host": context["domainName"], "Sec-WebSocket-Version": "13"}
-        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    else:
-        context.update({"disconnectStatusCode": 1000, "disconnectReason": ""})
-    return event
+def websocket_event(route: str, connection_id: str, body: str | None = None) -> dict[str, Any]:
+    peer = Peer(connection_id, time.time(), "127.0.0.1", "pytest", DOMAIN, "dev", API_ID)
+    if route == "$connect":
+        return connect_event(peer, [("Host", DOMAIN)], [], port=443, scheme="https")
+    if route == "$disconnect":
+        return disconnect_event(peer, 1000, "")
+    return message_event(peer, body or "")

@@ -146,15 +146,18 @@ def test_unexpected_failure_answers_internal_and_logs_request_id(
         raise RuntimeError("store unavailable")
 
     monkeypatch.setattr(store, "conversations", broken)
+    event = websocket_event("$default", "A", json.dumps({"action": "conversations",
+                                                         "client_id": "z"}))
+    request_id = event["requestContext"]["requestId"]
     with caplog.at_level(logging.INFO, logger="chat"):
-        invoke(client, "$default", "A", {"action": "conversations", "client_id": "z"})
+        client.lambda_.invoke("message", event)
     reply = connections.to("A")[-1]
     assert reply["type"] == "error" and reply["code"] == protocol.INTERNAL
     assert reply["action"] == "conversations" and reply["client_id"] == "z"
-    assert "req-" in reply["message"]
+    assert request_id in reply["message"]
     failure = [r for r in caplog.records if r.exc_info]
     assert failure and "store unavailable" in caplog.text
-    assert json.loads(failure[0].getMessage())["request_id"].startswith("req-")
+    assert json.loads(failure[0].getMessage())["request_id"] == request_id
 
 
 def test_one_json_log_line_per_event_without_secrets(
@@ -181,8 +184,8 @@ def test_one_json_log_line_per_event_without_secrets(
 
 def test_binary_frames_are_answered_bad_json(lambda_client: tuple[Client, Connections]) -> None:
     client, connections = lambda_client
-    event = websocket_event("$default", "A", base64.b64encode(b"\x00\x01").decode())
-    event["isBase64Encoded"] = True
+    event = websocket_event("$default", "A")
+    event.update(body=base64.b64encode(b"\x00\x01").decode(), isBase64Encoded=True)
     client.lambda_.invoke("message", event)
     assert connections.to("A")[-1]["code"] == protocol.BAD_JSON
 
