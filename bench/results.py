@@ -21,15 +21,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def save(part: str, data: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{part}.json"
+def save(part: str, data: dict[str, Any], directory: Path = RESULTS) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{part}.json"
     path.write_text(json.dumps(_clean(data), indent=2, sort_keys=False) + "\n")
     return path
 
 
-def load(part: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{part}.json"
+def load(part: str, directory: Path = RESULTS) -> dict[str, Any] | None:
+    path = directory / f"{part}.json"
     if not path.exists():
         return None
     return dict(json.loads(path.read_text()))

@@ -1,0 +1,471 @@
+"""Writes docs/performance.md from bench/results/*.json."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from bench import results
+from bench.machine import ROOT
+
+DOC = ROOT / "docs" / "performance.md"
+HISTOGRAM = "latency.png"
+
+
+def num(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def usd(value: float) -> str:
+    """A unit price as published: $1.00, $0.625, $0.0000166667."""
+    whole, _, cents = f"{value:.10f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+def rounds(n: int) -> str:
+    return f"{n} round{'' if n == 1 else 's'}"
+
+
+def yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def zero3(entry: dict[str, Any]) -> str:
+    return f"{entry['lost']} / {entry['duplicated']} / {entry['misrouted']}"
+
+
+def missing(part: str) -> list[str]:
+    return [f"_Not measured yet: run `.venv/bin/python -m bench {part}`._", ""]
+
+
+def machine_section(parts: dict[str, dict[str, Any] | None]) -> list[str]:
+    machine = next((p["machine"] for p in parts.values() if p and "machine" in p), None)
+    if machine is None:
+        return ["_No results yet: run `make bench`._", ""]
+    rows = [
+        ["cores (`nproc`)", str(machine["nproc"])],
+        ["CPU", machine["cpu_model"]],
+        ["memory", f"{machine['memory_gib']} GiB"],
+        ["Python", f"{machine['python']} ({machine['implementation']})"],
+        ["OS", machine["platform"]],
+        ["open files limit (soft, hard)", f"{machine['open_files_limit'][0]}, "
+                                          f"{machine['open_files_limit'][1]}"],
+        ["commit", f"`{machine['commit']}`"],
+        ["date", machine["date"]],
+    ]
+    return table(["machine", ""], rows)
+
+
+def summary_section(parts: dict[str, dict[str, Any] | None]) -> list[str]:
+    rows: list[list[str]] = []
+    load, scale, cost, cold, faults = (parts[k] for k in
+                                       ("load", "scale", "cost", "coldstart", "faults"))
+    if load:
+        s = load["summary"]["heavy"]
+        w = load["workloads"]["heavy"]
+        rows.append([f"load, {w['pairs']} pairs x {w['messages']} messages: lost / duplicated /"
+                     " misrouted", zero3(s["gateway"]), "0 / 0 / 0",
+                     yes(load["targets"]["zero_loss"])])
+        rows.append(["load: gateway throughput / relay throughput (same run)",
+                     num(s["throughput_ratio"], 2), ">= 0.5",
+                     yes(load["targets"]["throughput_met"])])
+        rows.append(["load: gateway p99 / relay p99 (same run)", num(s["p99_ratio"], 2), "<= 2",
+                     yes(load["targets"]["p99_met"])])
+    if scale:
+        g = scale["summary"]["gateway"]
+        rows.append([f"scale: {g['connections']:,} connections held open, lost / duplicated /"
+                     " misrouted", zero3(g), "0 / 0 / 0",
+                     yes(g["lost"] == g["duplicated"] == g["misrouted"] == 0
+                         and g["all_completed"])])
+        rows.append(["scale: gateway memory per open connection",
+                     f"{num(g['rss_per_connection_kib'], 1)} KiB", "reported", "-"])
+    if cost:
+        small, large = (str(n) for n in cost["scales"])
+        send = cost["calls"][small]["send"]
+        rows.append([f"cost: DynamoDB requests per direct message ({int(small):,} vs"
+                     f" {int(large):,} users)",
+                     f"{send['dynamodb_requests']} vs "
+                     f"{cost['calls'][large]['send']['dynamodb_requests']}",
+                     "equal, no Scan", yes(cost["checks"]["no_scan"]
+                                           and cost["checks"]["same_at_both_scales"])])
+        rows.append(["cost: $ per million direct messages (on-demand)",
+                     f"${num(cost['dollars']['total_usd_per_million'], 2)}", "reported", "-"])
+    if cold:
+        imp = cold["import_time"]
+        rows.append(["cold start: import `app` / bare Chalice echo app",
+                     num(imp["ratio"], 2), "reported", "-"])
+        rows.append(["cold start: Lambda zip (`chalice package`)",
+                     f"{num(cold['package']['zip_bytes'] / 1024, 0)} KiB", "reported", "-"])
+    if faults:
+        rows.append(["faults: tests/faults passing", f"{faults['passed']} of "
+                     f"{faults['passed'] + faults['failed']}", "all", yes(faults["failed"] == 0)])
+    if not rows:
+        return []
+    return ["## Summary", "", *table(["figure", "result", "target", "met"], rows)]
+
+
+def load_section(load: dict[str, Any] | None, image: str | None) -> list[str]:
+    out = ["## 1. Load: the gateway beside a bare relay", ""]
+    if load is None:
+        return out + missing("load")
+    heavy = load["workloads"]["heavy"]
+    out += [
+        f"Command: `{load['command']}` ({rounds(load['runs'])}, {num(load['duration_s'])} s in"
+        " all). Each round runs every workload against a fresh bare relay"
+        " ([bench/relay.py](../bench/relay.py): `websockets`, in-memory, the same frames)"
+        " and then a fresh local gateway running the real app on a new SQLite file, so the"
+        " ratios compare runs made minutes apart on the same machine.",
+        "",
+        f"Workload: {heavy['pairs']} sender/recipient pairs of real WebSocket clients"
+        f" (one asyncio process), each sender sending {heavy['messages']} messages"
+        f" ({heavy['text_bytes']}-character texts) to its recipient and keeping at most"
+        f" {heavy['window']} unacknowledged. Latency is send -> the recipient receives the"
+        " `message` frame. Every frame every client receives is checked against what was"
+        " sent to whom: *lost* = never delivered to its recipient, *duplicated* = delivered"
+        " (or acknowledged) twice, *misrouted* = reached a client it was not addressed to, or"
+        " with another sender, recipient or text. Medians of the rounds; lost / duplicated /"
+        " misrouted are totals over all rounds.",
+        "",
+    ]
+    for name, title in (("heavy", "Under load"), ("light", "One message in flight per sender")):
+        if name not in load["summary"]:
+            continue
+        s, w = load["summary"][name], load["workloads"][name]
+        out += [f"**{title}** ({w['pairs']} pairs x {w['messages']} messages, window"
+                f" {w['window']}):", ""]
+        rows = []
+        for target in ("relay", "gateway"):
+            t = s[target]
+            rows.append([target, num(t["msgs_per_s"]), num(t["p50_ms"], 1), num(t["p95_ms"], 1),
+                         num(t["p99_ms"], 1), zero3(t), num(t["server_cpu_ms_per_message"], 2),
+                         num(t["client_cpu_ms_per_message"], 2), yes(t["all_completed"])])
+        rows.append(["**gateway / relay**", num(s["throughput_ratio"], 3), num(s["p50_ratio"], 2),
+                     "", num(s["p99_ratio"], 2), "", "", "", ""])
+        out += table(["server", "msg/s", "p50 ms", "p95 ms", "p99 ms",
+                      "lost / dup / misrouted", "server CPU ms per message",
+                      "client CPU ms per message", "all delivered"], rows)
+        per_round = [
+            f"{num(r[name]['ratios']['throughput'], 3)} / {num(r[name]['ratios']['p99'], 2)}"
+            for r in load["rounds"]
+        ]
+        out += [f"Same-round ratios (throughput / p99), round by round: {'; '.join(per_round)}.",
+                ""]
+    if image:
+        out += ["Delivery latency of every message of every round (share of messages per"
+                " latency bin):", "", f"![delivery latency histogram]({image})", ""]
+    return out
+
+
+def load_reading(load: dict[str, Any] | None) -> list[str]:
+    if load is None:
+        return []
+    s = load["summary"]["heavy"]
+    g, r = s["gateway"], s["relay"]
+    cpu_ratio = (g["server_cpu_ms_per_message"] or math.nan) / (
+        r["server_cpu_ms_per_message"] or math.nan)
+    met = load["targets"]
+    lines = ["**Reading the figures.**", ""]
+    heavy = load["workloads"]["heavy"]
+    lines.append(
+        f"- Delivery is exact: {zero3(g)} (lost / duplicated / misrouted) over"
+        f" {load['runs']} x {heavy['pairs'] * heavy['messages']:,}"
+        " messages through the gateway." if met["zero_loss"] else
+        f"- Delivery was **not** exact: {zero3(g)}; see bench/results/load.json."
+    )
+    if not met["throughput_met"] or not met["p99_met"]:
+        lines.append(
+            f"- The throughput and p99 targets are **not met**: the gateway moves"
+            f" {num(s['throughput_ratio'], 2)}x the relay's messages per second. Per message"
+            f" it spends {num(g['server_cpu_ms_per_message'], 2)} ms of CPU against the relay's"
+            f" {num(r['server_cpu_ms_per_message'], 2)} ms ({num(cpu_ratio, 0)}x), and at"
+            f" {num(g['msgs_per_s'])} msg/s that keeps"
+            f" {num(g['server_cpu_ms_per_message'] * g['msgs_per_s'] / 1000, 2)} cores busy:"
+            " one core, which is what one Python process gets for Python code. Every frame"
+            " becomes an API-Gateway-shaped event, runs the Chalice handler in a worker"
+            " thread (the GIL lets one run Python at a time), commits a SQLite transaction,"
+            " and posts each outgoing frame through boto3's"
+            " `apigatewaymanagementapi` client (request serialisation and response parsing"
+            " per push) - the work Lambda, DynamoDB and API Gateway spread over many machines"
+            " in AWS. The relay does none of it."
+        )
+    lines.append(
+        "- With a window per sender the load is closed-loop: latency under load is mostly"
+        " queueing (messages in flight / throughput, Little's law), so the p99 ratio follows"
+        " the throughput ratio. The one-in-flight workload shows the per-message latency"
+        " without the queue."
+    )
+    return [*lines, ""]
+
+
+def scale_section(scale: dict[str, Any] | None) -> list[str]:
+    if scale is None:
+        return ["## 2. Scale: connections held open", "", *missing("scale")]
+    w = scale["workload"]
+    out = [f"## 2. Scale: {w['pairs'] * 2:,} connections held open", ""]
+    out += [
+        f"Command: `{scale['command']}` ({rounds(scale['runs'])}, {num(scale['duration_s'])} s)."
+        f" {w['pairs'] * 2:,} clients sign in and stay connected; after {scale['hold_s']} s"
+        " with all of them open the server's resident memory (VmRSS from /proc) is read and"
+        " compared with the reading taken after a two-user warm-up; then each of the"
+        f" {w['pairs']} senders sends {w['messages']} messages (window {w['window']}) to its"
+        f" recipient, checked as in part 1. The benchmark process raises its soft open-files"
+        f" limit to {scale['open_files_soft_limit']:,} (children inherit it).",
+        "",
+    ]
+    rows = []
+    for target in ("relay", "gateway"):
+        t = scale["summary"][target]
+        rows.append([target, f"{t['connections']:,}", num(t["rss_before_mib"], 1),
+                     num(t["rss_after_mib"], 1), num(t["rss_per_connection_kib"], 1),
+                     num(t["sign_in_s"], 1), num(t["msgs_per_s"]), zero3(t)])
+    out += table(["server", "connections", "RSS before MiB", "RSS with all open MiB",
+                  "KiB per connection", "sign-in of all s", "msg/s", "lost / dup / misrouted"],
+                 rows)
+    out += [f"Gateway memory per connection / relay's (same round, median):"
+            f" {num(scale['summary']['memory_ratio'], 2)}. On AWS, API Gateway holds the"
+            " connections; the app keeps one item per connection in DynamoDB.", ""]
+    return out
+
+
+def cost_section(cost: dict[str, Any] | None) -> list[str]:
+    out = ["## 3. Cost per direct message on AWS", ""]
+    if cost is None:
+        return out + missing("cost")
+    small, large = (str(n) for n in cost["scales"])
+    out += [
+        f"Command: `{cost['command']}` ({num(cost['duration_s'])} s). The real handlers run"
+        " through Chalice's test client with API-Gateway-shaped events against the DynamoDB"
+        " store on moto's DynamoDB server (loopback); [bench/aws_calls.py](../bench/aws_calls.py)"
+        f" counts every DynamoDB request, by the store's client and by the server, with"
+        f" {int(small):,} and with {int(large):,} registered users (half of the others"
+        " online).",
+        "",
+    ]
+    rows = []
+    for label in cost["send_labels"]:
+        a, b = cost["calls"][small][label], cost["calls"][large][label]
+        ops = ", ".join(f"{op} {n}" for op, n in a["dynamodb"].items()) or "-"
+        rows.append([label, str(a["dynamodb_requests"]), str(b["dynamodb_requests"]), ops,
+                     str(a["post_to_connection"])])
+    out += table(["event", f"DynamoDB requests, {small} users", f"{large} users",
+                  "by operation", "PostToConnection"], rows)
+    out += [f"No Scan on any path: {yes(cost['checks']['no_scan'])}; the same requests at"
+            f" {int(small):,} and {int(large):,} users:"
+            f" {yes(cost['checks']['same_at_both_scales'])}. A send reads the caller's"
+            " connection item, writes the message, the idempotency marker and both"
+            " conversation summaries in one transaction (checking that the recipient exists),"
+            " and reads both profiles' open connections in one BatchGetItem.", ""]
+
+    units = cost["send_units"]
+    out += ["Request units of one direct message, from the items each request touched"
+            f" ([capacity rules]({cost['sources']['capacity_units']}); every action of"
+            f" `TransactWriteItems` is prepared and committed, [2 WRU per KB]"
+            f"({cost['sources']['transactions']}); the ConditionCheck on the recipient's"
+            " profile is counted as a transactional write, the conservative reading):", ""]
+    rows = [[r["operation"], ", ".join(str(b) for b in r["item_bytes"]), num(r["wru"], 1),
+             num(r["rru"], 1)] for r in units["requests"]]
+    rows.append(["**total**", "", num(units["wru"], 1), num(units["rru"], 1)])
+    out += table(["request", "item sizes (bytes)", "WRU", "RRU"], rows)
+
+    money = cost["dollars"]
+    lam = money["lambda"]
+    rows = []
+    for name, line in money["lines"].items():
+        p = line["price"]
+        per = "per million" if p["per"] == 1e6 else "per"
+        quantity = line["quantity_per_message"]
+        rows.append([name, num(quantity, 4 if quantity < 1 else 0),
+                     f"[{usd(p['usd'])} {per} {p['unit']}]({p['url']})",
+                     f"${num(line['usd_per_million_messages'], 3)}"])
+    rows.append(["**total**", "", "", f"**${num(money['total_usd_per_million'], 2)}**"])
+    conn = money["connection_minutes_example"]
+    cp = conn["price"]
+    rows.append([f"connection minutes, example: online {conn['online_minutes_per_day'] // 60} h"
+                 f" a day sending {conn['messages_sent_per_day']} messages",
+                 num(conn["quantity_per_message"], 1),
+                 f"[{usd(cp['usd'])} per million {cp['unit']}]({cp['url']})",
+                 f"${num(conn['usd_per_million_messages'], 2)}"])
+    rows.append(["total with that connection time", "", "",
+                 f"${num(money['total_with_connection_example'], 2)}"])
+    out += ["Dollars per million direct messages (US East, on-demand, no free tier):", ""]
+    out += table(["line", "per message", "price", "$ per million messages"], rows)
+    out += [
+        f"- API Gateway: {money['frames']['in']} message in (the `send` frame) and"
+        f" {money['frames']['out']} out (the `message` push to the recipient's one connection,"
+        " the `ack`), each under 32 KB so billed as one.",
+        f"- Lambda: {lam['memory_mb']} MB (.chalice/config.json sets no `lambda_memory_size`,"
+        f" so Chalice's default). Measured here: {num(lam['measured_wall_ms'], 1)} ms per send"
+        f" (median of {units['sends']}), of which {num(lam['measured_cpu_ms'], 1)} ms of CPU"
+        " in the handler and the rest waiting on DynamoDB. At 128 MB Lambda gives a"
+        f" [share of a vCPU]({cost['sources']['lambda_memory']}) (a full one at 1,769 MB), so"
+        f" the CPU part is scaled by 1769/{lam['memory_mb']}: an estimated"
+        f" {num(lam['estimated_ms_at_memory'], 0)} ms, billed as {lam['billed_ms']} ms"
+        f" = {num(lam['gb_seconds'], 4)} GB-s.",
+        "- DynamoDB: request units above at on-demand prices. Sign-up, sign-in, connect and"
+        " disconnect, history, CloudWatch Logs (one JSON line per event) and data transfer are"
+        " not per-message costs and are left out.",
+        "",
+    ]
+    return out
+
+
+def cold_section(cold: dict[str, Any] | None, aws: dict[str, Any] | None) -> list[str]:
+    out = ["## 4. Cold start", ""]
+    if cold is None:
+        return out + missing("coldstart")
+    imp, first, pkg = cold["import_time"], cold["first_event"], cold["package"]
+    out += [
+        f"Command: `{cold['command']}` ({num(cold['duration_s'])} s). Import time is"
+        f" `python -X importtime -c 'import app'` in a fresh interpreter, median of"
+        f" {imp['runs']} runs interleaved with the same for a bare Chalice WebSocket echo app"
+        " (one `on_ws_message` handler that sends the body back), after one warm-up run of"
+        " each (bytecode compiled, files cached).",
+        "",
+    ]
+    out += table(["", "ms"], [
+        ["import `app` (this chat)", num(imp["app_ms"], 1)],
+        ["import bare Chalice echo app", num(imp["echo_app_ms"], 1)],
+        ["**ratio**", num(imp["ratio"], 2)],
+        ["first event: building the service (settings, DynamoDB client)",
+         num(first["service_build_ms"], 1)],
+    ])
+    out += [
+        f"Lambda zip from `chalice package --stage dev`: **{num(pkg['zip_bytes'] / 1024, 0)}"
+        f" KiB** ({pkg['zip_bytes']:,} bytes; {pkg['files']} files,"
+        f" {num(pkg['uncompressed_bytes'] / 1024, 0)} KiB unpacked): "
+        + ", ".join(f"`{t}`" for t in pkg["top_level"])
+        + ". boto3 is in the Lambda runtime and stays out of the zip.",
+        "",
+    ]
+    if aws is not None:
+        out += ["bench/aws_calls.py (`.venv/bin/python -m bench.aws_calls`) keeps its own"
+                " calls-per-event table and import figures in bench/results/aws_calls.json.", ""]
+    return out
+
+
+FAULT_TEXT = {
+    "test_dropped_recipient_loses_nothing_from_history": (
+        "A recipient's connection drops mid-stream (TCP aborted, no close frame)",
+        "tests/faults/test_recipient_drop.py",
+    ),
+    "test_sigkill_mid_load_keeps_every_acknowledged_message_once": (
+        "The gateway is killed with SIGKILL during load and restarted on the same SQLite file",
+        "tests/faults/test_gateway_kill.py",
+    ),
+    "test_throttled_requests_are_retried_and_nothing_is_lost": (
+        "DynamoDB throttles (ProvisionedThroughputExceededException on first attempts, and a"
+        " transaction cancelled with ThrottlingError)",
+        "tests/faults/test_dynamodb_throttling.py",
+    ),
+    "test_gone_connections_are_cleaned_from_the_store": (
+        "Stale connections: @connections answers GoneException",
+        "tests/faults/test_stale_connection.py",
+    ),
+}
+
+
+def _figure_text(figures: dict[str, Any]) -> str:
+    parts = []
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+def faults_section(faults: dict[str, Any] | None) -> list[str]:
+    out = ["## 5. Faults", ""]
+    if faults is None:
+        return out + missing("faults")
+    out += [
+        "These are pytest tests in tests/faults, part of `make test`; `python -m bench faults`"
+        f" runs them and keeps what each one recorded. Last run: {faults['passed']} passed,"
+        f" {faults['failed']} failed, {num(faults['duration_s'], 1)} s.",
+        "",
+    ]
+    rows = []
+    order = [n for n in FAULT_TEXT if n in faults["tests"]]
+    order += [n for n in faults["tests"] if n not in FAULT_TEXT]
+    for name in order:
+        test = faults["tests"][name]
+        title, path = FAULT_TEXT.get(name, (name, test["module"]))
+        rows.append([f"{title} ([test](../{path}))", test["outcome"],
+                     num(test["seconds"], 1), _figure_text(test["figures"])])
+    out += table(["fault", "result", "s", "figures"], rows)
+    out += [
+        "- Drop: the sender keeps getting acks; the recipient signs in again and `history`"
+        " returns every message, the ones it missed included, each once, with the ids the"
+        " acks gave.",
+        "- SIGKILL: what was acknowledged was committed (SQLite WAL); the clients log in to"
+        " the restarted gateway and re-send every unacknowledged message with its"
+        " `client_id`. Messages that were stored but whose ack was lost in the crash come back"
+        " with their first id and are not pushed again; history holds each message once.",
+        "- Throttling: botocore's standard retry mode (the store's client: 5 attempts) retries"
+        " ProvisionedThroughputExceededException; a transaction cancelled for throttling is"
+        " retried by the store. The unread counter shows each transaction applied once.",
+        "- GoneException: the connection item and the entry in the profile's `conns` map are"
+        " deleted on the first 410; it is not posted to again; when the last connection is"
+        " gone, the sender is told the recipient went offline.",
+        "",
+    ]
+    return out
+
+
+def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
+    parts = {name: results.load(name, directory)
+             for name in ("load", "scale", "cost", "coldstart", "faults", "aws_calls")}
+    picture = directory / HISTOGRAM
+    image = os.path.relpath(picture, doc.parent) if picture.exists() else None
+    lines = [
+        "# Performance and reliability",
+        "",
+        "<!-- generated by `make bench` (bench/report.py) from bench/results/*.json;"
+        " edit bench/report.py, not this file -->",
+        "",
+        "Figures for the chat as it runs here: the local gateway (`python -m localgw`)"
+        " running the real Chalice handlers, clients on loopback, DynamoDB as moto's server"
+        " on loopback. Rerun everything with `make bench` (`.venv/bin/python -m bench`), one"
+        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`,"
+        " `faults`), or a smoke run with `--quick` (results to a temporary directory, this"
+        " page untouched).",
+        "",
+        "Settings of every run: `CHAT_SCRYPT_COST=1024,8,1` so that signing up hundreds of"
+        " benchmark users takes seconds (the production default is scrypt 16384,8,5;"
+        " sign-up is outside every timed phase); the gateway with `--log-level WARNING` (its"
+        " per-invocation REPORT lines are Lambda's platform's job) and the app at"
+        " `CHAT_LOG_LEVEL=INFO`, its one JSON line per event written to a file; no"
+        " WebSocket compression; fake AWS credentials, nothing leaves the machine. The"
+        " machine is small and shared: figures move by 10-20 % between runs, which is why"
+        " each is a median and each ratio compares runs of the same round.",
+        "",
+        *machine_section(parts),
+        *summary_section(parts),
+        *load_section(parts["load"], image),
+        *load_reading(parts["load"]),
+        *scale_section(parts["scale"]),
+        *cost_section(parts["cost"]),
+        *cold_section(parts["coldstart"], parts["aws_calls"]),
+        *faults_section(parts["faults"]),
+    ]
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text("\n".join(lines).rstrip() + "\n")
+    return doc
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return os.fspath(path)
