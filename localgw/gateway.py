@@ -100,13 +100,38 @@ class Gateway:
 
     # the @connections API
 
-    async def post(self, connection_id: str, data: bytes) -> Reply:
+    def _accept(self, connection_id: str, data: bytes) -> Connection | Reply:
+        """What API Gateway checks before it takes a post: the connection and the size."""
         conn = self.connections.get(connection_id)
         if conn is None or not conn.open:
             return GONE
         if len(data) > self.quotas.max_message_bytes:
             message = f"Message payload exceeds {self.quotas.max_message_bytes} bytes"
             return Reply(413, json.dumps({"message": message}).encode(), "PayloadTooLargeException")
+        return conn
+
+    def post_soon(
+        self, connection_id: str, data: bytes, loop: asyncio.AbstractEventLoop
+    ) -> Reply:
+        """A post from a handler thread: answered at once, as API Gateway answers 200
+        when it has taken the message, and sent by the event loop in call order."""
+        accepted = self._accept(connection_id, data)
+        if isinstance(accepted, Reply):
+            return accepted
+        loop.call_soon_threadsafe(self._send_later, connection_id, data)
+        return Reply(200)
+
+    def _send_later(self, connection_id: str, data: bytes) -> None:
+        # tasks start in creation order and queue on the connection's FIFO send lock
+        task = asyncio.ensure_future(self.post(connection_id, data))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def post(self, connection_id: str, data: bytes) -> Reply:
+        accepted = self._accept(connection_id, data)
+        if isinstance(accepted, Reply):
+            return accepted
+        conn = accepted
         try:
             text: str | None = data.decode("utf-8")
         except UnicodeDecodeError:

@@ -90,6 +90,9 @@ class SQLiteStore:
         self.path = path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Writers in this process queue here rather than in SQLite's busy handler,
+        # which polls with sleeps of up to 100 ms and so makes a long tail.
+        self._write_lock = threading.Lock()
         self._db().executescript(SCHEMA)
 
     # connections to the database
@@ -107,13 +110,14 @@ class SQLiteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
