@@ -14,13 +14,11 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from chalice.test import Client
 
-import app as chat_app
 from bench import servers
 from chalicelib.model import Store
-from localgw import events
+from tests.lambda_harness import Connections, invoke, lambda_app
 
 FIGURES_ENV = "BENCH_FAULTS_FIGURES"
 PUSHES = frozenset({"presence", "message", "typing"})  # frames pushed, not replies
@@ -59,42 +57,6 @@ def gateways(tmp_path: Path) -> Iterator[Callable[[Path], servers.Server]]:
         server.stop()
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
-def http_response(request: AWSPreparedRequest, status: int, headers: dict[str, str],
-                  body: bytes) -> AWSResponse:
-    return AWSResponse(request.url, status, headers, _Body(body))
-
-
-class Connections:
-    """Stands in for API Gateway's @connections endpoint at the HTTP layer of the app's
-    real boto3 client: records each PostToConnection and answers 410 GoneException
-    for the connections in ``gone``."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-        self.attempts: list[str] = []
-        self.gone: set[str] = set()
-
-    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        connection_id = request.url.rsplit("/", 1)[-1]
-        self.attempts.append(connection_id)
-        if connection_id in self.gone:
-            return http_response(request, 410, {"x-amzn-ErrorType": "GoneException"},
-                                 b'{"message": "Gone"}')
-        self.posts.append((connection_id, json.loads(request.body)))
-        return http_response(request, 200, {}, b"")
-
-    def to(self, connection_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        return [f for c, f in self.posts if c == connection_id and kind in (None, f["type"])]
-
-
 @dataclass
 class Lambda:
     """The app's three handlers, invoked with API-Gateway-shaped events."""
@@ -106,15 +68,7 @@ class Lambda:
     dynamodb: Any  # a boto3 client on the same endpoint, to look at the table
 
     def invoke(self, route: str, connection_id: str, body: Any = None) -> Any:
-        peer = events.Peer(connection_id, 0.0, "127.0.0.1", "pytest",
-                           "abc123.execute-api.us-east-1.amazonaws.com", "dev", "abc123")
-        if route == "$connect":
-            event, name = events.connect_event(peer, [], [], port=443, scheme="https"), "connect"
-        elif route == "$disconnect":
-            event, name = events.disconnect_event(peer, 1000, ""), "disconnect"
-        else:
-            event, name = events.message_event(peer, json.dumps(body)), "message"
-        return self.client.lambda_.invoke(name, event).payload
+        return invoke(self.client, route, connection_id, body)
 
     def say(self, connection_id: str, **frame: Any) -> dict[str, Any]:
         """Send a frame; return the reply posted back to this connection."""
@@ -138,19 +92,6 @@ def dynamodb_lambda(
 ) -> Iterator[Lambda]:
     """The app on a fresh DynamoDB table (moto's server mode on loopback)."""
     table = dynamodb_table()
-    monkeypatch.setenv("CHAT_STORE", f"dynamodb:{table}")
-    connections = Connections()
-    session = boto3.Session(region_name="us-east-1")
-    session.events.register("before-send.apigatewaymanagementapi", connections)
-    api = chat_app.app.websocket_api
-    monkeypatch.setattr(api, "session", session)
-    monkeypatch.setattr(api, "_client", None)
-    monkeypatch.setattr(api, "_endpoint", None)
-    chat_app.service.cache_clear()
-    service = chat_app.service()
-    try:
-        with Client(chat_app.app) as client:
-            yield Lambda(client, connections, service.chat.store, table,
-                         boto3.client("dynamodb", endpoint_url=moto_endpoint))
-    finally:
-        chat_app.service.cache_clear()
+    with lambda_app(monkeypatch, f"dynamodb:{table}") as (client, connections, service):
+        yield Lambda(client, connections, service.chat.store, table,
+                     boto3.client("dynamodb", endpoint_url=moto_endpoint))

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from tests.faults.conftest import Lambda, http_response
+from tests.faults.conftest import Lambda
+from tests.lambda_harness import http_response
 
 SENDS = 3
 PREFIX = "com.amazonaws.dynamodb.v20120810#"

@@ -11,73 +11,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from chalice.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app as chat_app
 from chalicelib import protocol
+from tests.lambda_harness import Connections, invoke, lambda_app
 
 from .events import websocket_event
-
-GONE_BODY = b'{"message": "Gone"}'
-
-
-class Connections:
-    """Stands in for API Gateway's @connections endpoint: records every
-    PostToConnection and answers 410 Gone for connections marked closed."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-        self.closed: set[str] = set()
-
-    def __call__(self, request: Any, **_: Any) -> AWSResponse:
-        connection_id = request.url.rsplit("/", 1)[-1]
-        if connection_id in self.closed:
-            return AWSResponse(request.url, 410, {"x-amzn-ErrorType": "GoneException"},
-                               _Raw(GONE_BODY))
-        self.posts.append((connection_id, json.loads(request.body)))
-        return AWSResponse(request.url, 200, {}, _Raw(b""))
-
-    def to(self, connection_id: str) -> list[dict[str, Any]]:
-        return [frame for target, frame in self.posts if target == connection_id]
-
-
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
 
 
 @pytest.fixture
 def lambda_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Client, Connections]]:
-    monkeypatch.setenv("CHAT_STORE", f"sqlite:///{tmp_path / 'chat.db'}")
-    connections = Connections()
-    session = boto3.Session(region_name="us-east-1")
-    session.events.register("before-send.apigatewaymanagementapi", connections)
-    api = chat_app.app.websocket_api
-    monkeypatch.setattr(api, "session", session)
-    monkeypatch.setattr(api, "_client", None)
-    monkeypatch.setattr(api, "_endpoint", None)
-    chat_app.service.cache_clear()
-    chat_app.service()  # built here, from this test's environment
-    with Client(chat_app.app) as client:
-        yield client, connections
-    chat_app.service.cache_clear()
-
-
-def invoke(client: Client, route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
-    raw = body if body is None or isinstance(body, str) else json.dumps(body)
-    name = {"$connect": "connect", "$disconnect": "disconnect", "$default": "message"}[route]
-    response = client.lambda_.invoke(name, websocket_event(route, connection_id, raw))
-    return response.payload
+    with lambda_app(monkeypatch, f"sqlite:///{tmp_path / 'chat.db'}") as (client, conns, _):
+        yield client, conns
 
 
 def test_connect_message_disconnect_through_lambda_handlers(
@@ -121,7 +72,7 @@ def test_gone_connection_is_removed_and_message_still_stored(
                                       "password": "correct horse"})
     invoke(client, "$default", "B", {"action": "register", "username": "bob",
                                       "password": "correct horse"})
-    connections.closed.add("B")
+    connections.gone.add("B")
     invoke(client, "$default", "A", {"action": "send", "to": "bob", "text": "are you there",
                                       "client_id": "k"})
     to_alice = [f["type"] for f in connections.to("A")]
