@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import servers
+from bench import core_floor, servers
 from bench.loadclient import LoadResult, Workload, run_load
 from bench.stats import median, ratio
 
@@ -123,7 +123,10 @@ def run(runs: int, quick: bool, log: Any = print) -> dict[str, Any]:
             rounds.append(one)
     summary = {name: summarize(rounds, name) for name in plan}
     heavy = summary["heavy"]
+    floor_ms = core_floor.measure(runs)
+    log(f"  chat core alone (SQLite, no gateway, no boto3): {floor_ms:.3f} ms CPU per send")
     return {
+        "core_cpu_ms_per_send": floor_ms,
         "workloads": {name: vars(w) for name, w in plan.items()},
         "runs": runs,
         "quick": quick,

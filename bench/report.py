@@ -200,6 +200,23 @@ def load_reading(load: dict[str, Any] | None) -> list[str]:
             " per push) - the work Lambda, DynamoDB and API Gateway spread over many machines"
             " in AWS. The relay does none of it."
         )
+    floor = load.get("core_cpu_ms_per_send")
+    if floor:
+        relay_cpu = r["server_cpu_ms_per_message"] or math.nan
+        budget = relay_cpu / met["throughput_ratio_min"]
+        lines.append(
+            f"- The budget the target leaves: at {num(met['throughput_ratio_min'], 1)}x the"
+            f" relay's throughput one process may spend {num(budget, 3)} ms of CPU per"
+            f" message (the relay spends {num(relay_cpu, 3)} ms on everything). The chat"
+            f" core alone ([bench/core_floor.py](../bench/core_floor.py): `Chat.receive` of"
+            f" a `send` on SQLite plus encoding its frames; no gateway, Chalice or boto3)"
+            f" takes {num(floor, 3)} ms of it, leaving {num(max(budget - floor, 0) * 1000)}"
+            " us for receiving the frame, building the event, running the Chalice handler,"
+            " two posts through boto3's client and sending two frames. The target compares"
+            " the real app with a relay that stores nothing: it cannot be met by one"
+            " Python process, only by several (the stores are safe for that) or against a"
+            " baseline that does the same work."
+        )
     lines.append(
         "- With a window per sender the load is closed-loop: latency under load is mostly"
         " queueing (messages in flight / throughput, Little's law), so the p99 ratio follows"
