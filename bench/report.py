@@ -196,8 +196,8 @@ def load_reading(load: dict[str, Any] | None) -> list[str]:
             " becomes an API-Gateway-shaped event, runs the Chalice handler in a worker"
             " thread (the GIL lets one run Python at a time), commits a SQLite transaction,"
             " and posts each outgoing frame through boto3's"
-            " `apigatewaymanagementapi` client (request serialisation and response parsing"
-            " per push) - the work Lambda, DynamoDB and API Gateway spread over many machines"
+            " `apigatewaymanagementapi` client (parameter validation and serialisation per"
+            " push) - the work Lambda, DynamoDB and API Gateway spread over many machines"
             " in AWS. The relay does none of it."
         )
     floor = load.get("core_cpu_ms_per_send")
