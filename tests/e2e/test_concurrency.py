@@ -25,7 +25,6 @@ def test_fifty_pairs_at_once(
     # moto_endpoint serializes moto's DynamoDB (tests/moto_tuning.py), so the
     # gateway's handler threads run concurrently against it as against DynamoDB
     endpoint = request.getfixturevalue("moto_endpoint") if store == "dynamodb" else None
-    per_sender = PER_SENDER
     env = store_env(store, tmp_path, f"e2e-{uuid.uuid4().hex[:12]}", endpoint)
     chat_gateway = start_gateway(env, workdir=tmp_path)
     users = names(2 * PAIRS)
@@ -33,13 +32,13 @@ def test_fifty_pairs_at_once(
 
     async def chat(client: Client) -> tuple[list[dict], list[dict]]:
         other = partner[client.username]
-        for n in range(per_sender):
+        for n in range(PER_SENDER):
             await client.send(
                 action="send", to=other, text=f"{client.username}>{other}#{n}", client_id=f"m{n}"
             )
         acks = [await client.expect("ack", timeout=60, client_id=f"m{n}")
-                for n in range(per_sender)]
-        messages = [await client.expect("message", timeout=60) for _ in range(per_sender)]
+                for n in range(PER_SENDER)]
+        messages = [await client.expect("message", timeout=60) for _ in range(PER_SENDER)]
         return acks, messages
 
     async def body() -> None:
@@ -51,14 +50,14 @@ def test_fifty_pairs_at_once(
         for client, (acks, messages), extra in zip(clients, results, leftovers, strict=True):
             me, other = client.username, partner[client.username]
             # everything from my partner, in the order it was sent, and only that
-            assert [m["text"] for m in messages] == [f"{other}>{me}#{n}" for n in range(per_sender)]
+            assert [m["text"] for m in messages] == [f"{other}>{me}#{n}" for n in range(PER_SENDER)]
             assert all(m["from"] == other and m["to"] == me for m in messages)
             assert [f for f in extra if f["type"] == "message"] == [], me
             all_ids += [a["id"] for a in acks]
-        assert len(set(all_ids)) == len(all_ids) == 2 * PAIRS * per_sender
+        assert len(set(all_ids)) == len(all_ids) == 2 * PAIRS * PER_SENDER
         # and the store agrees
         history = await clients[0].call("history", "history", **{"with": partner[users[0]]})
-        assert len(history["messages"]) == 2 * per_sender
+        assert len(history["messages"]) == 2 * PER_SENDER
         await asyncio.gather(*(c.close() for c in clients))
 
     run(body(), timeout=120)
