@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +46,7 @@ class Reply:
     error_type: str | None = None
 
     def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
+        headers = {"Content-Type": "application/json", "x-amzn-RequestId": events.new_uuid()}
         if self.error_type:
             headers["x-amzn-ErrorType"] = self.error_type
         return headers
