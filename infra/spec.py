@@ -32,19 +32,15 @@ DETAILED_METRICS_ENABLED = True
 LOG_RETENTION_DAYS = 30
 
 # $context variables listed for WebSocket APIs in API Gateway's logging guide.
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "connectionId": "$context.connectionId",
-        "eventType": "$context.eventType",
-        "routeKey": "$context.routeKey",
-        "status": "$context.status",
-        "requestTime": "$context.requestTime",
-        "ip": "$context.identity.sourceIp",
-        "integrationLatency": "$context.integrationLatency",
-        "error": "$context.error.message",
-    },
-    separators=(",", ":"),
+# messageString is the error message already quoted (and escaped), so an error
+# containing quotes still leaves a line of valid JSON.
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","connectionId":"$context.connectionId",'
+    '"eventType":"$context.eventType","routeKey":"$context.routeKey",'
+    '"status":"$context.status","requestTime":"$context.requestTime",'
+    '"ip":"$context.identity.sourceIp","integrationStatus":"$context.integration.status",'
+    '"integrationLatency":"$context.integrationLatency",'
+    '"error":$context.error.messageString}'
 )
 
 # Chalice's names for the three WebSocket handlers: (Chalice resource name,

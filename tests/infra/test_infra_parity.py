@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -135,6 +136,21 @@ def test_throttling_logging_and_access_log_format_agree(
         chalice_stage.access_log_settings("arn")["Format"],
     }
     assert formats == {spec.ACCESS_LOG_FORMAT}
+
+
+def test_access_log_lines_are_json_whatever_the_error_says() -> None:
+    # What API Gateway substitutes: plain values in quotes, messageString already
+    # quoted and escaped (JSON string syntax).
+    def line(error: str) -> str:
+        out = spec.ACCESS_LOG_FORMAT.replace("$context.error.messageString", json.dumps(error))
+        return re.sub(r"\$context\.[\w.]+", "x", out)
+
+    for error in ("", 'Forbidden "route"', "Internal server error\n"):
+        record = json.loads(line(error))
+        assert record["error"] == error
+        assert {"requestId", "connectionId", "routeKey", "status", "integrationStatus"} <= set(
+            record
+        )
 
 
 def test_log_retention_agrees(sam: dict[str, Any], tf: dict[str, Any]) -> None:
