@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import botocore
@@ -45,12 +45,44 @@ class _Body:
         yield self._data
 
 
-class Bridge:
-    def __init__(
-        self, gateway: Gateway, loop: asyncio.AbstractEventLoop, websocket_api: Any, endpoint: str
-    ) -> None:
+class Connections(Protocol):
+    """The gateway as the bridge reaches it, from a handler thread or a worker process."""
+
+    def post(self, connection_id: str, data: bytes) -> Reply:
+        """PostToConnection: answered at once, the frame sent soon after in call order."""
+        ...
+
+    def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
+        """Any other @connections call (GET describes, DELETE closes)."""
+        ...
+
+
+class LoopConnections:
+    """The gateway in this process, from the handler threads."""
+
+    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop) -> None:
         self.gateway = gateway
         self.loop = loop
+
+    def post(self, connection_id: str, data: bytes) -> Reply:
+        return self.gateway.post_soon(connection_id, data, self.loop)
+
+    def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            raise RuntimeError("the @connections API cannot be called on the event loop")
+        future = asyncio.run_coroutine_threadsafe(
+            self.gateway.manage(method, connection_id, body), self.loop
+        )
+        return future.result(timeout=REPLY_TIMEOUT)
+
+
+class Bridge:
+    def __init__(self, connections: Connections, websocket_api: Any, endpoint: str) -> None:
+        self.connections = connections
         self.websocket_api = websocket_api
         self.endpoint = endpoint
         self._session: Any = None
@@ -88,8 +120,8 @@ class Bridge:
     def _post(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         connection_id = unquote(params["url_path"].split(MARKER, 1)[1])
         body = params["body"]
-        reply = self.gateway.post_soon(
-            connection_id, body.encode("utf-8") if isinstance(body, str) else body, self.loop
+        reply = self.connections.post(
+            connection_id, body.encode("utf-8") if isinstance(body, str) else body
         )
         http = AWSResponse(params["url"], reply.status, reply.headers(), _Body(reply.body))
         parsed: dict[str, Any] = {
@@ -111,16 +143,7 @@ class Bridge:
                 body = body.encode("utf-8")
             elif not isinstance(body, bytes):
                 body = body.read()
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is self.loop:
-                raise RuntimeError("the @connections API cannot be called on the event loop")
-            future = asyncio.run_coroutine_threadsafe(
-                self.gateway.manage(request.method or "GET", connection_id, body), self.loop
-            )
-            reply = future.result(timeout=REPLY_TIMEOUT)
+            reply = self.connections.manage(request.method or "GET", connection_id, body)
         return AWSResponse(request.url, reply.status, reply.headers(), _Body(reply.body))
 
 

@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from aiohttp import web
 logger = logging.getLogger("localgw")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROCESS_WORKERS = 4
+THREAD_WORKERS = 16
 STOP_TIMEOUT = 2.0  # for $disconnect handlers; the process exits within 5 s of a signal
 
 EPILOG = """\
@@ -72,8 +75,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds before any connection is closed (default %(default)s)")
     add("--max-message-bytes", type=int, default=int(_env("MAX_MESSAGE_BYTES", "131072")),
         help="largest message; a larger one closes the connection with 1009 (default %(default)s)")
-    add("--workers", type=int, default=int(_env("WORKERS", "16")),
-        help="threads running handlers, like concurrent Lambdas (default %(default)s)")
+    add("--isolation", choices=["thread", "process"], default=_env("ISOLATION", "process"),
+        help="run handlers in threads of this process, sharing the app's module state, or"
+        " in worker processes, one event at a time each, as Lambda runs them (default"
+        " %(default)s)")
+    add("--workers", type=int, default=int(_env("WORKERS", "0")) or None,
+        help="handlers that run at once, like concurrent Lambdas (default: 16 threads or"
+        f" {PROCESS_WORKERS} processes)")
     add("--log-level", default=_env("LOG_LEVEL", "INFO"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
         help="gateway log level (default %(default)s)")
@@ -122,31 +130,59 @@ def configure_logging(level: str) -> None:
         logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to the first address ``host`` resolves to, listening."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    try:
+        return socket.create_server(address, family=family, backlog=1024)
+    except OSError as error:
+        raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}") from error
+
+
 async def serve(args: argparse.Namespace) -> None:
-    from localgw.bridge import Bridge
+    from localgw.bridge import Bridge, LoopConnections
     from localgw.gateway import Gateway, Quotas
-    from localgw.invoke import Invoker
+    from localgw.invoke import Invoker, Invokes
     from localgw.routes import Frontend, build_app
     from localgw.store import prepare_store
+    from localgw.workers import ProcessInvoker, WorkerSettings
 
     store = prepare_store()
-    app = load_app(args.app, args.app_dir)
-    invoker = Invoker(lambda_handlers(app), args.workers, getattr(app, "app_name", "app"))
     quotas = Quotas(args.idle_timeout, args.max_connection_duration, args.max_message_bytes)
+    invoker: Invokes
+    app: Any = None
+    if args.isolation == "process":
+        invoker = ProcessInvoker(
+            WorkerSettings(args.app, args.app_dir, args.log_level, quotas),
+            args.workers or PROCESS_WORKERS,
+        )
+    else:
+        app = load_app(args.app, args.app_dir)
+        invoker = Invoker(
+            lambda_handlers(app), args.workers or THREAD_WORKERS,
+            getattr(app, "app_name", "app"),
+        )
     gateway = Gateway(invoker, quotas, args.stage)
 
-    runner = web.AppRunner(build_app(gateway, Frontend(Path(args.frontend))), shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port, shutdown_timeout=1.0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
+    # Bound first, served last: the handlers need the port for their @connections
+    # endpoint, and no client may reach the gateway before they can run.
+    sock = listening_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    if getattr(app, "websocket_api", None) is not None:
-        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
-        endpoint = f"http://{local}:{port}/{args.stage}"
-        bridge = Bridge(gateway, asyncio.get_running_loop(), app.websocket_api, endpoint)
+    local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
+    endpoint = f"http://{local}:{port}/{args.stage}"
+    if isinstance(invoker, ProcessInvoker):
+        await invoker.start(gateway, endpoint)
+    elif isinstance(invoker, Invoker) and getattr(app, "websocket_api", None) is not None:
+        bridge = Bridge(LoopConnections(gateway, asyncio.get_running_loop()),
+                        app.websocket_api, endpoint)
         bridge.attach()
         invoker.before_call = bridge.check
+    runner = web.AppRunner(build_app(gateway, Frontend(Path(args.frontend))), shutdown_timeout=1.0)
+    await runner.setup()
+    await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -154,8 +190,11 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"Serving chat on http://{shown}:{port}/", flush=True)
     logger.info(
-        "store: %s; WebSocket API at ws://%s:%s/ws; frontend from %s",
-        store, shown, port, args.frontend,
+        "store: %s; handlers: %d %s; WebSocket API at ws://%s:%s/ws; frontend from %s",
+        store, args.workers or (PROCESS_WORKERS if args.isolation == "process"
+                                else THREAD_WORKERS),
+        "processes" if args.isolation == "process" else "threads",
+        shown, port, args.frontend,
     )
     await stop.wait()
 

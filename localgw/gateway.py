@@ -16,7 +16,7 @@ from aiohttp.http_websocket import WebSocketError
 
 from localgw import events
 from localgw.events import Peer
-from localgw.invoke import Invoker
+from localgw.invoke import Invokes
 
 logger = logging.getLogger("localgw")
 
@@ -55,6 +55,16 @@ class Reply:
 GONE = Reply(410, b"", "GoneException")
 
 
+def refusal(is_open: bool, data: bytes, quotas: Quotas) -> Reply | None:
+    """Why API Gateway would refuse a post, if it would: the connection, then the size."""
+    if not is_open:
+        return GONE
+    if len(data) > quotas.max_message_bytes:
+        message = f"Message payload exceeds {quotas.max_message_bytes} bytes"
+        return Reply(413, json.dumps({"message": message}).encode(), "PayloadTooLargeException")
+    return None
+
+
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
@@ -87,7 +97,7 @@ class Connection:
 
 
 class Gateway:
-    def __init__(self, invoker: Invoker, quotas: Quotas, stage: str) -> None:
+    def __init__(self, invoker: Invokes, quotas: Quotas, stage: str) -> None:
         self.invoker = invoker
         self.quotas = quotas
         self.stage = stage
@@ -102,11 +112,9 @@ class Gateway:
     def _accept(self, connection_id: str, data: bytes) -> Connection | Reply:
         """What API Gateway checks before it takes a post: the connection and the size."""
         conn = self.connections.get(connection_id)
-        if conn is None or not conn.open:
-            return GONE
-        if len(data) > self.quotas.max_message_bytes:
-            message = f"Message payload exceeds {self.quotas.max_message_bytes} bytes"
-            return Reply(413, json.dumps({"message": message}).encode(), "PayloadTooLargeException")
+        refused = refusal(conn is not None and conn.open, data, self.quotas)
+        if refused is not None or conn is None:
+            return refused or GONE
         return conn
 
     def post_soon(
@@ -117,14 +125,13 @@ class Gateway:
         accepted = self._accept(connection_id, data)
         if isinstance(accepted, Reply):
             return accepted
-        loop.call_soon_threadsafe(self._send_later, connection_id, data)
+        loop.call_soon_threadsafe(self.send_later, connection_id, data)
         return Reply(200)
 
-    def _send_later(self, connection_id: str, data: bytes) -> None:
-        # tasks start in creation order and queue on the connection's FIFO send lock
-        task = asyncio.ensure_future(self.post(connection_id, data))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def send_later(self, connection_id: str, data: bytes) -> None:
+        """A post taken already (from a handler): sent in call order. Tasks start in
+        creation order and queue on the connection's FIFO send lock."""
+        self.spawn(self.post(connection_id, data))
 
     async def post(self, connection_id: str, data: bytes) -> Reply:
         accepted = self._accept(connection_id, data)
@@ -162,7 +169,7 @@ class Gateway:
         conn = self.connections.get(connection_id)
         if conn is None or not conn.open:
             return GONE
-        self._spawn(self.close(conn, *CLOSED_BY_SERVER))
+        self.spawn(self.close(conn, *CLOSED_BY_SERVER))
         return Reply(204)
 
     async def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
@@ -182,6 +189,7 @@ class Gateway:
             return
         conn.closing = True
         conn.open = False
+        self.invoker.closed(conn.id)
         conn.disconnect = (code, reason)
         try:
             await conn.ws.close(code=code, message=reason.encode())
@@ -245,6 +253,7 @@ class Gateway:
         try:
             await ws.prepare(request)
             self.connections[conn.id] = conn
+            self.invoker.opened(conn.id)
             if self.stopping:
                 await self.close(conn, *GOING_AWAY)
             await self._read(conn)
@@ -252,10 +261,11 @@ class Gateway:
             logger.debug("connection %s failed", conn.id, exc_info=True)
         finally:
             conn.open = False
+            self.invoker.closed(conn.id)
             self.connections.pop(conn.id, None)
             if conn.disconnect is None:
                 conn.disconnect = ABNORMAL
-            self._spawn(conn.queue.put(None))
+            self.spawn(conn.queue.put(None))
             # $disconnect must run even if this request task is cancelled
             await asyncio.shield(dispatcher)
         return ws
@@ -316,7 +326,7 @@ class Gateway:
         frame = {"message": message, "connectionId": conn.id, "requestId": request_id}
         await self.post(conn.id, json.dumps(frame).encode())
 
-    def _spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -326,7 +336,7 @@ class Gateway:
         self.stopping = True
         deadline = time.monotonic() + timeout
         for conn in list(self.connections.values()):
-            self._spawn(self.close(conn, *GOING_AWAY))
+            self.spawn(self.close(conn, *GOING_AWAY))
         sessions = set(self._sessions)
         if sessions:
             await asyncio.wait(sessions, timeout=max(0.1, deadline - time.monotonic()))

@@ -181,12 +181,16 @@ def probe_args(*extra: str) -> list[str]:
     return ["--app-dir", str(APPS), "--app", "probe_app:app", *extra]
 
 
-@pytest.fixture(scope="session")
-def probe(tmp_path_factory: pytest.TempPathFactory, probe_frontend: Path) -> Iterator[Probe]:
+@pytest.fixture(scope="session", params=["process", "thread"])
+def probe(
+    tmp_path_factory: pytest.TempPathFactory, probe_frontend: Path, request: pytest.FixtureRequest
+) -> Iterator[Probe]:
+    """The contract holds whichever way the handlers run (--isolation)."""
     tmp = tmp_path_factory.mktemp("probe")
     log = tmp / "events.jsonl"
     env = {"PROBE_LOG": str(log), "CHAT_STORE": f"sqlite:///{tmp / 'unused.db'}"}
-    gateway = Gateway(tmp, env, probe_args("--frontend", str(probe_frontend)))
+    args = probe_args("--frontend", str(probe_frontend), "--isolation", request.param)
+    gateway = Gateway(tmp, env, args)
     gateway.start()
     yield Probe(gateway, log)
     gateway.kill()

@@ -77,6 +77,8 @@ def message(event: WebsocketEvent) -> None:
         app.websocket_api.session = boto3.Session()
         app.websocket_api._client = None
         reply(event, {"swapped": True})
+    elif command == "die":
+        os._exit(3)  # the handler's process ends mid-invocation
     elif command == "sleep":
         time.sleep(float(rest))
         reply(event, {"slept": float(rest)})
