@@ -97,7 +97,13 @@ class SQLiteStore:
         # beside the database, which the kernel hands to the next waiter at once.
         self._write_lock = threading.Lock()
         self._lock_file = open(f"{path}.lock", "ab")  # noqa: SIM115 - held for life
-        self._db().executescript(SCHEMA)
+        # Processes opening a new database at once would otherwise race to create it:
+        # switching to WAL and creating tables fail with "database is locked" rather
+        # than wait.
+        with self._process_lock():
+            db = self._db()
+            db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
+            db.executescript(SCHEMA)
 
     # connections to the database
 
@@ -105,27 +111,30 @@ class SQLiteStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db
         return db
 
     @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        with self._write_lock:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        with self._write_lock, self._process_lock():
+            db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-            finally:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
