@@ -20,8 +20,11 @@ def prepare_store(env: Mapping[str, str] = os.environ) -> str:
     scheme, _, rest = url.partition(":")
     if scheme == "sqlite" and rest.startswith("///") and len(rest) > 3:
         path = rest[3:]
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path == ":memory:" or path.startswith("file::memory:"):
+            # each handler thread or process would get a database of its own
+            raise SystemExit("CHAT_STORE: an in-memory SQLite database cannot be shared by"
+                             " the handlers; name a file, e.g. sqlite:///.chat/chat.db")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return f"SQLite {path}"
     if scheme == "dynamodb" and rest:
         endpoint = next((env[name] for name in ENDPOINT_VARS if env.get(name)), None)
