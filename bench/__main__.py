@@ -40,7 +40,9 @@ def correctness(part: str, data: dict[str, Any]) -> list[tuple[bool, str]]:
                  f"scale: {g['connections']} connections, 0 / 0 / 0")]
     if part == "cost":
         return [(data["checks"]["no_scan"], "cost: no Scan"),
-                (data["checks"]["same_at_both_scales"], "cost: same calls at both scales")]
+                (data["checks"]["same_at_both_scales"], "cost: same calls at both scales"),
+                (data["checks"].get("posts_counted", False),
+                 "cost: a send's two PostToConnection calls counted")]
     if part == "faults":
         return [(data["failed"] == 0 and data["passed"] > 0, "faults: all tests pass")]
     return []

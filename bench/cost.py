@@ -240,7 +240,13 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
         "duration_s": time.monotonic() - started,
         "calls": calls,
         "send_labels": send_labels,
-        "checks": {"no_scan": scans == 0, "same_at_both_scales": same},
+        "checks": {
+            "no_scan": scans == 0,
+            "same_at_both_scales": same,
+            # a send posts the ack and the recipient's copy: if no post was counted the
+            # API Gateway line of the bill would be wrong
+            "posts_counted": small[SEND]["post_to_connection"] == 2,
+        },
         "send_units": units,
         "dollars": money,
         "prices": PRICES,

@@ -4,6 +4,7 @@ SQLite) and the bare relay, round after round, with same-round ratios."""
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import tempfile
 import time
@@ -67,6 +68,18 @@ def measure(target: str, workload: Workload, workdir: Path, tag: str) -> LoadRes
     return result
 
 
+def best_possible_ratio(handler_ms: float, heavy: dict[str, Any], cores: int) -> float:
+    """An upper bound on gateway/relay throughput on this machine: every core busy, no
+    contention, and per message only the Lambda handler's own CPU plus what the relay
+    spends on everything (reading one frame, writing two) plus what the clients spend
+    per message in the relay run."""
+    relay = heavy["relay"]
+    per_message_ms = (
+        handler_ms + relay["server_cpu_ms_per_message"] + relay["client_cpu_ms_per_message"]
+    )
+    return ratio(cores * 1000 / per_message_ms, relay["msgs_per_s"])
+
+
 def summarize(rounds: list[dict[str, Any]], name: str) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for target in TARGETS:
@@ -123,10 +136,15 @@ def run(runs: int, quick: bool, log: Any = print) -> dict[str, Any]:
             rounds.append(one)
     summary = {name: summarize(rounds, name) for name in plan}
     heavy = summary["heavy"]
-    floor_ms = core_floor.measure(runs)
-    log(f"  chat core alone (SQLite, no gateway, no boto3): {floor_ms:.3f} ms CPU per send")
+    floors = core_floor.measure(runs)
+    log(f"  chat core alone (SQLite, no gateway, no boto3): {floors['core']:.3f} ms CPU per send")
+    log(f"  whole Lambda handler, one thread, no gateway: {floors['handler']:.3f} ms CPU per send")
+    bound = best_possible_ratio(floors["handler"], heavy, os.cpu_count() or 1)
+    log(f"  best throughput ratio any gateway running the app could reach here: {bound:.2f}")
     return {
-        "core_cpu_ms_per_send": floor_ms,
+        "core_cpu_ms_per_send": floors["core"],
+        "handler_cpu_ms_per_send": floors["handler"],
+        "best_possible_throughput_ratio": bound,
         "workloads": {name: vars(w) for name, w in plan.items()},
         "runs": runs,
         "quick": quick,

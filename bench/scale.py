@@ -15,6 +15,7 @@ from bench.machine import raise_open_files
 from bench.stats import median, ratio
 
 HOLD_S = 2.0  # every connection open and idle this long before memory is read
+WARM_UP_PAIRS = 8  # more than the gateway's handler processes, so each one warms up
 
 
 def workload(quick: bool) -> Workload:
@@ -22,15 +23,21 @@ def workload(quick: bool) -> Workload:
     return Workload(connections // 2, 10, window=5, deadline_s=90)
 
 
-async def warm_up(url: str) -> None:
-    """Two users and one message, so imports, the store and thread-local state exist
-    before the baseline is read."""
-    alice = await sign_in(url, "warm-a")
-    bob = await sign_in(url, "warm-b")
-    await alice.send('{"action":"send","to":"warm-b","text":"hi","client_id":"w1"}')
-    await asyncio.wait_for(bob.recv(), 30)
-    await alice.close()
-    await bob.close()
+async def warm_up(url: str, pairs: int = WARM_UP_PAIRS) -> None:
+    """A few users signing in and messaging at once, so imports, the store and each
+    handler thread's or process's state exist before the baseline is read."""
+
+    async def pair(n: int) -> None:
+        alice = await sign_in(url, f"warm-a{n}")
+        bob = await sign_in(url, f"warm-b{n}")
+        await alice.send(
+            f'{{"action":"send","to":"warm-b{n}","text":"hi","client_id":"w{n}"}}'
+        )
+        await asyncio.wait_for(bob.recv(), 30)
+        await alice.close()
+        await bob.close()
+
+    await asyncio.gather(*(pair(n) for n in range(pairs)))
 
 
 def measure(target: str, plan: Workload, workdir: Path, tag: str) -> dict[str, Any]:
@@ -46,6 +53,8 @@ def measure(target: str, plan: Workload, workdir: Path, tag: str) -> dict[str, A
         time.sleep(0.5)
         memory["before_kib"] = server.rss_kib()
         result = asyncio.run(run_load(server.ws_url, target, plan, after_connect=held))
+    except Exception as error:
+        raise RuntimeError(f"{target} failed; its log ends:\n{server.log_tail(40)}") from error
     finally:
         server.stop()
     connections = plan.pairs * 2
@@ -106,6 +115,7 @@ def run(runs: int, quick: bool, log: Any = print) -> dict[str, Any]:
         "quick": quick,
         "open_files_soft_limit": soft_limit,
         "hold_s": HOLD_S,
+        "warm_up_pairs": WARM_UP_PAIRS,
         "duration_s": time.monotonic() - started,
         "rounds": rounds,
         "summary": summary,

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,18 +21,46 @@ FAST_SCRYPT = "1024,8,1"
 START_TIMEOUT = 30.0
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory (VmRSS) of a process in KiB."""
+def tree(pid: int) -> list[int]:
+    """A process and all its descendants (the gateway and its handler processes)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
+def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _over_tree(pid: int, read: Callable[[int], float]) -> float:
+    total = 0.0
+    for member in tree(pid):
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            total += read(member)
+    return total
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory (VmRSS) of a process and its descendants, in KiB."""
+    return int(_over_tree(pid, _rss_kib))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process and its live descendants have used so far."""
+    return _over_tree(pid, _cpu_seconds)
 
 
 def loopback_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
