@@ -80,12 +80,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         " in worker processes, one event at a time each, as Lambda runs them (default"
         " %(default)s)")
     add("--workers", type=int, default=int(_env("WORKERS", "0")) or None,
-        help="handlers that run at once, like concurrent Lambdas (default: 16 threads or"
-        f" {PROCESS_WORKERS} processes)")
+        help="handlers that run at once, like concurrent Lambdas (default:"
+        f" {PROCESS_WORKERS} processes or {THREAD_WORKERS} threads)")
     add("--log-level", default=_env("LOG_LEVEL", "INFO"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
         help="gateway log level (default %(default)s)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.workers:
+        args.workers = PROCESS_WORKERS if args.isolation == "process" else THREAD_WORKERS
+    return args
 
 
 def load_app(spec: str, app_dir: str) -> Any:
@@ -155,15 +158,11 @@ async def serve(args: argparse.Namespace) -> None:
     app: Any = None
     if args.isolation == "process":
         invoker = ProcessInvoker(
-            WorkerSettings(args.app, args.app_dir, args.log_level, quotas),
-            args.workers or PROCESS_WORKERS,
+            WorkerSettings(args.app, args.app_dir, args.log_level, quotas), args.workers
         )
     else:
         app = load_app(args.app, args.app_dir)
-        invoker = Invoker(
-            lambda_handlers(app), args.workers or THREAD_WORKERS,
-            getattr(app, "app_name", "app"),
-        )
+        invoker = Invoker(lambda_handlers(app), args.workers, getattr(app, "app_name", "app"))
     gateway = Gateway(invoker, quotas, args.stage)
 
     # Bound first, served last: the handlers need the port for their @connections
@@ -191,9 +190,7 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"Serving chat on http://{shown}:{port}/", flush=True)
     logger.info(
         "store: %s; handlers: %d %s; WebSocket API at ws://%s:%s/ws; frontend from %s",
-        store, args.workers or (PROCESS_WORKERS if args.isolation == "process"
-                                else THREAD_WORKERS),
-        "processes" if args.isolation == "process" else "threads",
+        store, args.workers, "processes" if args.isolation == "process" else "threads",
         shown, port, args.frontend,
     )
     await stop.wait()

@@ -113,8 +113,9 @@ class Gateway:
         """What API Gateway checks before it takes a post: the connection and the size."""
         conn = self.connections.get(connection_id)
         refused = refusal(conn is not None and conn.open, data, self.quotas)
-        if refused is not None or conn is None:
-            return refused or GONE
+        if refused is not None:
+            return refused
+        assert conn is not None  # refused when it is not open
         return conn
 
     def post_soon(
