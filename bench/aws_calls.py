@@ -125,40 +125,13 @@ def _count_server_requests(meter: Meter) -> None:
     DynamoHandler.call_action = counted  # type: ignore[method-assign]
 
 
-class Events:
-    """API-Gateway-shaped WebSocket events for the three handlers."""
+def bench_event(route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+    """An API-Gateway-shaped event for one of the three handlers (localgw's builder)."""
+    from localgw.events import Peer, route_event
 
-    def __init__(self) -> None:
-        self._n = 0
-
-    def __call__(self, route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
-        self._n += 1
-        now_ms = int(time.time() * 1000)
-        context: dict[str, Any] = {
-            "routeKey": route,
-            "eventType": {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(
-                route, "MESSAGE"
-            ),
-            "extendedRequestId": f"ext-{self._n}",
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "stage": "dev",
-            "connectedAt": now_ms,
-            "requestTimeEpoch": now_ms,
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": f"req-{self._n}",
-            "domainName": "bench.execute-api.us-east-1.amazonaws.com",
-            "connectionId": connection_id,
-            "apiId": "bench",
-        }
-        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
-        if route == "$default":
-            context.update({"messageId": f"msg-{self._n}", "messageDirection": "IN"})
-            event["body"] = json.dumps(body)
-        elif route == "$connect":
-            event["headers"] = {"Host": context["domainName"], "Sec-WebSocket-Version": "13"}
-        else:
-            context.update({"disconnectStatusCode": 1000, "disconnectReason": ""})
-        return event
+    peer = Peer(connection_id, time.time(), "127.0.0.1", "bench",
+                "bench.execute-api.us-east-1.amazonaws.com", "dev", "bench")
+    return route_event(route, peer, None if body is None else json.dumps(body))
 
 
 def measure(endpoint: str, users: int, meter: Meter) -> dict[str, dict[str, Any]]:
@@ -191,7 +164,6 @@ def measure(endpoint: str, users: int, meter: Meter) -> dict[str, dict[str, Any]
     api.session.events.register(
         "before-send.apigatewaymanagementapi", meter.on_post, unique_id="bench.aws_calls"
     )
-    events = Events()
     handlers = {"$connect": "connect", "$disconnect": "disconnect", "$default": "message"}
     counts: dict[str, dict[str, Any]] = {}
     replies: list[Any] = []
@@ -200,7 +172,8 @@ def measure(endpoint: str, users: int, meter: Meter) -> dict[str, dict[str, Any]
 
         def run(label: str, route: str, connection_id: str, body: Any = None) -> None:
             meter.reset()
-            response = client.lambda_.invoke(handlers[route], events(route, connection_id, body))
+            event = bench_event(route, connection_id, body)
+            response = client.lambda_.invoke(handlers[route], event)
             replies.append(response.payload)
             counts[label] = meter.snapshot()
 

@@ -108,14 +108,13 @@ def measure_send(endpoint: str, sends: int) -> dict[str, Any]:
     api._client = None
     api.session.events.register("before-send.apigatewaymanagementapi", _posted,
                                 unique_id="bench.cost")
-    events = aws_calls.Events()
     wall: list[float] = []
     cpu: list[float] = []
     with Client(chat_app.app, project_dir=str(ROOT)) as client:
 
         def invoke(route: str, connection_id: str, body: Any = None) -> None:
             name = {"$connect": "connect", "$default": "message"}[route]
-            client.lambda_.invoke(name, events(route, connection_id, body))
+            client.lambda_.invoke(name, aws_calls.bench_event(route, connection_id, body))
 
         for conn, name in (("A", "alice"), ("B", "bob")):
             invoke("$connect", conn)

@@ -162,6 +162,17 @@ def disconnect_event(peer: Peer, status_code: int, reason: str) -> dict[str, Any
     }
 
 
+def route_event(route: str, peer: Peer, body: str | bytes | None = None) -> dict[str, Any]:
+    """The event for ``route`` on ``peer``'s connection, for callers that invoke handlers
+    directly (tests, benchmarks): a ``$connect`` with only a Host header, a
+    ``$disconnect`` after a normal close, or a message carrying ``body``."""
+    if route == "$connect":
+        return connect_event(peer, [("Host", peer.domain_name)], [], port=443, scheme="https")
+    if route == "$disconnect":
+        return disconnect_event(peer, 1000, "")
+    return message_event(peer, body or "")
+
+
 class LambdaContext:
     """The few attributes of Lambda's context object that handlers read."""
 

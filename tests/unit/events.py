@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from localgw.events import Peer, connect_event, disconnect_event, message_event
+from localgw.events import Peer, route_event
 
 API_ID = "abc123"
 DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
@@ -15,8 +15,4 @@ DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
 
 def websocket_event(route: str, connection_id: str, body: str | None = None) -> dict[str, Any]:
     peer = Peer(connection_id, time.time(), "127.0.0.1", "pytest", DOMAIN, "dev", API_ID)
-    if route == "$connect":
-        return connect_event(peer, [("Host", DOMAIN)], [], port=443, scheme="https")
-    if route == "$disconnect":
-        return disconnect_event(peer, 1000, "")
-    return message_event(peer, body or "")
+    return route_event(route, peer, body)
