@@ -139,8 +139,11 @@ class WorkerExited(Exception):
 class Worker:
     process: BaseProcess
     pipe: Pipe
-    opened: list[str] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
+    # news of connections for the worker's next event; an id is never reused, so a
+    # connection that opened and closed in between cancels out (an idle worker's news
+    # stays as small as the set of open connections)
+    opened: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
     pending: asyncio.Future[Invocation] | None = None
     started: float = 0.0
     alive: bool = True
@@ -181,7 +184,7 @@ class ProcessInvoker:
         )
         process.start()
         theirs.close()
-        worker = Worker(process, ours, opened=sorted(self._open))
+        worker = Worker(process, ours, opened=set(self._open))
         self._workers.add(worker)
         ready = self._ready[worker] = loop.create_future()
         loop.add_reader(ours.fileno(), self._readable, worker)
@@ -221,14 +224,17 @@ class ProcessInvoker:
     def opened(self, connection_id: str) -> None:
         self._open.add(connection_id)
         for worker in self._workers:
-            worker.opened.append(connection_id)
+            worker.opened.add(connection_id)
 
     def closed(self, connection_id: str) -> None:
         if connection_id not in self._open:
             return
         self._open.discard(connection_id)
         for worker in self._workers:
-            worker.closed.append(connection_id)
+            if connection_id in worker.opened:
+                worker.opened.discard(connection_id)
+            else:
+                worker.closed.add(connection_id)
 
     async def invoke(self, route: str, event: dict[str, Any]) -> Invocation:
         self.busy += 1
@@ -243,7 +249,7 @@ class ProcessInvoker:
         future: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
         worker.pending, worker.started = future, time.perf_counter()
         opened, closed = worker.opened, worker.closed
-        worker.opened, worker.closed = [], []
+        worker.opened, worker.closed = set(), set()
         try:
             worker.pipe.send(("invoke", route, event, opened, closed))
         except OSError:
