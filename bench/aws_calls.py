@@ -30,6 +30,7 @@ from typing import Any
 
 from bench import results
 from bench.machine import ROOT, describe
+from bench.servers import loopback_env
 
 SCALES = (2, 500)
 MAX_SEND_REQUESTS = 4
@@ -57,19 +58,9 @@ def message(event):
 
 def _fake_aws_environment() -> None:
     """Fake credentials and a region: nothing here may reach a real AWS account."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "CHAT_SCRYPT_COST": "1024,8,1",
-            "CHAT_LOG_LEVEL": "WARNING",
-        }
-    )
+    fake = loopback_env({"CHAT_LOG_LEVEL": "WARNING"})
+    os.environ.clear()
+    os.environ.update(fake)
 
 
 class _Raw:
