@@ -16,9 +16,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 class _RandomBytes:
-    """``os.urandom`` drawn a page at a time. Each ``os.urandom`` call releases the GIL,
-    and on the event loop thread that hands it to a busy handler thread for up to a
-    switch interval; a few ids per message made that the gateway's largest cost."""
+    """``os.urandom`` drawn a page at a time. Each ``os.urandom`` call releases the GIL;
+    on the event loop thread, with handler threads busy (``--isolation thread``), a few
+    ids per message made getting it back a large share of the gateway's time."""
 
     PAGE = 4096
 

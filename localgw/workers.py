@@ -9,7 +9,7 @@ the gateway has told the worker are open go one way: the worker answers 200 itse
 API Gateway does once it has taken a message, and the gateway sends the frame when it
 reads the post. A post to any other connection waits for the gateway's answer.
 
-Messages, worker -> gateway: ``("ready", routes, function_name)``, ``("failed", text)``,
+Messages, worker -> gateway: ``("ready", routes)``, ``("failed", text)``,
 ``("post", id, data)``, ``("manage", method, id, body)``,
 ``("done", response, error, duration_ms)``; gateway -> worker:
 ``("invoke", route, event, opened, closed)``, ``("reply", status, body, error_type)``,
@@ -108,7 +108,7 @@ def worker_main(pipe: Pipe, settings: WorkerSettings, endpoint: str) -> None:
         before_call = bridge.check
     function_name = getattr(app, "app_name", "app")
     region = os.environ.get("AWS_REGION", "us-east-1")
-    pipe.send(("ready", sorted(handlers), function_name))
+    pipe.send(("ready", sorted(handlers)))
     while True:
         try:
             message = pipe.recv()
@@ -154,7 +154,6 @@ class ProcessInvoker:
         self.settings = settings
         self.size = max(1, workers)
         self.routes: frozenset[str] = frozenset()
-        self.function_name = "app"
         self.busy = 0
         self._context = multiprocessing.get_context("spawn")
         self._workers: set[Worker] = set()
@@ -281,7 +280,7 @@ class ProcessInvoker:
         elif kind == "manage":
             gateway.spawn(self._manage(worker, *message[1:]))
         elif kind == "ready":
-            self.routes, self.function_name = frozenset(message[1]), message[2]
+            self.routes = frozenset(message[1])
             self._set_ready(worker, None)
         elif kind == "failed":
             self._set_ready(worker, SystemExit(f"the app failed to load: {message[1]}"))
