@@ -190,7 +190,7 @@ class _Fields:
             or not 1 <= value <= HISTORY_MAX_LIMIT
         ):
             raise self.fail(f"'limit' must be a whole number from 1 to {HISTORY_MAX_LIMIT}")
-        return value
+        return int(value)
 
 
 def parse(raw: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> Parsed:

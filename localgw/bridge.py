@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import botocore
@@ -123,7 +123,7 @@ class Bridge:
         reply = self.connections.post(
             connection_id, body.encode("utf-8") if isinstance(body, str) else body
         )
-        http = AWSResponse(params["url"], reply.status, reply.headers(), _Body(reply.body))
+        http = AWSResponse(params["url"], reply.status, _headers(reply), _Body(reply.body))
         parsed: dict[str, Any] = {
             "ResponseMetadata": {"HTTPStatusCode": reply.status, "HTTPHeaders": reply.headers()}
         }
@@ -141,10 +141,18 @@ class Bridge:
             body = request.body or b""
             if isinstance(body, str):
                 body = body.encode("utf-8")
+            elif isinstance(body, bytearray):
+                body = bytes(body)
             elif not isinstance(body, bytes):
-                body = body.read()
+                data = body.read()
+                body = data.encode("utf-8") if isinstance(data, str) else data
             reply = self.connections.manage(request.method or "GET", connection_id, body)
-        return AWSResponse(request.url, reply.status, reply.headers(), _Body(reply.body))
+        return AWSResponse(request.url, reply.status, _headers(reply), _Body(reply.body))
+
+
+def _headers(reply: Reply) -> Any:
+    # AWSResponse accepts any mapping (it copies it into a HeadersDict); its stub says HTTPHeaders
+    return cast(Any, reply.headers())
 
 
 def _unsigned(**_: Any) -> Any:

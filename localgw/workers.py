@@ -120,8 +120,10 @@ def worker_main(pipe: Pipe, settings: WorkerSettings, endpoint: str) -> None:
         connections.open.update(opened)
         connections.open.difference_update(closed)
         result = run_handler(handlers[route], route, event, function_name, region, before_call)
-        error = None if result.error is None else (type(result.error).__name__, str(result.error))
-        pipe.send(("done", result.response, error, result.duration_ms))
+        failure = (
+            None if result.error is None else (type(result.error).__name__, str(result.error))
+        )
+        pipe.send(("done", result.response, failure, result.duration_ms))
 
 
 def _no_check() -> None:

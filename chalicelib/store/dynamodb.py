@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
@@ -403,7 +403,7 @@ class DynamoDBStore:
                 message, now, idempotency_ttl, move_sender_last, move_recipient_last
             )
             try:
-                self.client.transact_write_items(TransactItems=items)
+                self.client.transact_write_items(TransactItems=cast(Any, items))
                 return SaveResult(SaveOutcome.STORED, message)
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
