@@ -25,7 +25,7 @@ def test_html_has_no_inline_script_style_or_handlers() -> None:
     assert not re.search(r"\sstyle\s*=", html)
     assert not re.search(r"\son[a-z]+\s*=", html)
     # config.js first, by absolute path (index.html is served for /chat/<name> too)
-    assert html.index('src="/config.js"') < html.index('src="/js/app.js"')
+    assert html.index('src="/config.js"') < html.index('src="/js/main.js"')
     assert not (FRONTEND / "config.js").exists(), "config.js is generated, never committed"
 
 
