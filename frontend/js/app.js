@@ -18,9 +18,14 @@ import { clearSigninForm, initSignin, renderSignin } from './views/signin.js';
 /** Starts the client on this page; call once. */
 export function start(rawConfig = window.CHAT_CONFIG) {
   const { websocketUrl, rules } = readConfig(rawConfig);
-  let state = null;
-  let drawQueued = false;
   const router = createRouter((route) => dispatch({ type: 'route', route }), (name) => isUsername(name, rules));
+  let state = createState({
+    route: router.initial,
+    session: { username: session.username, token: session.token },
+    rules,
+    visible: document.visibilityState === 'visible',
+  });
+  let drawQueued = false;
   const connection = new Connection(websocketUrl || defaultWebsocketUrl(), {
     onOpen: () => dispatch({ type: 'open' }),
     onFrame: (frame) => dispatch({ type: 'frame', frame, now: Date.now() }),
@@ -31,7 +36,7 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     const result = update(state, event);
     state = result.state;
     render();
-    for (const effect of result.effects) run(effect);
+    for (const effect of result.effects) EFFECTS[effect.type](effect);
   }
 
   const EFFECTS = {
@@ -50,10 +55,6 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     later: ({ ms, event }) => setTimeout(() => dispatch(event), ms),
     reconnect: () => connection.reconnectNow(),
   };
-
-  function run(effect) {
-    EFFECTS[effect.type](effect);
-  }
 
   // Many events can arrive at once; draw once after them.
   function render() {
@@ -82,13 +83,6 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     if (threadIsShort() && wantsOlderHistory(state)) dispatch({ type: 'older' });
     if (conversationListNearEnd() && wantsMoreConversations(state)) dispatch({ type: 'moreConversations' });
   }
-
-  state = createState({
-    route: router.initial,
-    session: { username: session.username, token: session.token },
-    rules,
-    visible: document.visibilityState === 'visible',
-  });
 
   initSignin({
     onSignIn: (values) => dispatch({ type: 'signIn', ...values }),

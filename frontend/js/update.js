@@ -457,6 +457,3 @@ export function update(state, event) {
   if (handler) handler(draft, event, effects);
   return { state: draft, effects };
 }
-
-/** The frames among `effects` (what would go out on the socket). */
-export const framesOf = (effects) => effects.filter((e) => e.type === 'send').map((e) => e.frame);

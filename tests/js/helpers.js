@@ -1,9 +1,12 @@
 // Shared set-up for the state tests: a signed-in state and a way to run events through update.
 
 import { createState } from '../../frontend/js/state.js';
-import { framesOf, update } from '../../frontend/js/update.js';
+import { update } from '../../frontend/js/update.js';
 
 export const ME = 'ann';
+
+/** The frames among `effects` (what would go out on the socket). */
+export const framesOf = (effects) => effects.filter((e) => e.type === 'send').map((e) => e.frame);
 export const T0 = Date.parse('2026-01-01T10:00:00Z');
 
 export const ts = (n) => new Date(T0 + n * 1000).toISOString();
