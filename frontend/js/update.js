@@ -1,10 +1,12 @@
 // The client's behaviour as one pure function: update(state, event) -> {state, effects}.
 // Events are server frames, connection news, timers and what the person does; effects are
 // what app.js should do about them (frames to send, storage, navigation, focus, timers).
-// update never changes the state it is given: it works on a copy (structuredClone).
+// update never changes the state it is given: the handlers below change an Immer draft,
+// and produce() returns a new, frozen state that shares whatever did not change.
 
 import { describeError } from './errors.js';
 import { checkRegistration, textFits } from './rules.js';
+import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
 import {
   applyConversations, applyHistory, applyRead, newestFrom, oldestId, otherParty, resetAccount,
   thread, touchConversation, upsertMessage,
@@ -17,6 +19,8 @@ export const TYPING_SHOWN_MS = 5000;
 export const LOGOUT_WAIT_MS = 1500;
 export const RESUME_RETRY_MS = 3000;
 const PREVIEW_CHARS = 140;
+
+enableMapSet(); // the state keeps its collections in Maps
 
 /*
  * Effects, as plain objects:
@@ -451,9 +455,21 @@ const EVENTS = {
 
 /** The one way the state changes. Unknown events change nothing. */
 export function update(state, event) {
-  const draft = structuredClone(state);
   const effects = [];
   const handler = EVENTS[event.type];
-  if (handler) handler(draft, event, effects);
-  return { state: draft, effects };
+  if (!handler) return { state, effects };
+  const next = produce(state, (draft) => {
+    handler(draft, event, effects);
+    effects.forEach(settle);
+  });
+  return { state: next, effects };
+}
+
+/** Replaces drafts inside an effect by plain copies: drafts stop working when produce ends. */
+function settle(value) {
+  if (isDraft(value)) return current(value);
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) value[key] = settle(value[key]);
+  }
+  return value;
 }

@@ -22,6 +22,7 @@ export function run(state, ...events) {
   const effects = [];
   for (const event of events) {
     const result = update(state, event);
+    JSON.stringify(result.effects); // plain data: throws on a draft that outlived update
     state = result.state;
     effects.push(...result.effects);
   }

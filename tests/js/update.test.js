@@ -28,6 +28,16 @@ test('update never changes the state it is given', () => {
   }
 });
 
+test('the new state is frozen, and shares what did not change', () => {
+  const before = inChat(signedIn(), BOB).state;
+  const { state } = update(before, frame({ type: 'presence', username: 'carl', online: true }));
+  assert.throws(() => { state.phase = 'x'; }, TypeError);
+  assert.throws(() => state.presence.set('eve', true));
+  assert.equal(state.threads, before.threads);
+  assert.notEqual(state.presence, before.presence);
+  assert.equal(update(before, { type: 'no such event' }).state, before);
+});
+
 test('signing in waits for the socket, then sends the login frame', () => {
   let { state, frames } = run(createState(), { type: 'signIn', username: ME, password: 'secret pass' });
   assert.deepEqual(frames, []);
