@@ -36,7 +36,9 @@ export function initSidebar({ onSearch, onSignOut, onNeedMore }) {
 
 /** Whether the conversations list ends within sight (so scrolling can't ask for more). */
 export function conversationListNearEnd() {
-  return !byId('chat').hidden && !byId('conversations-section').hidden && nearEnd(byId('lists'));
+  const lists = byId('lists');
+  // clientHeight 0: not shown (signed out, or a phone showing the open conversation)
+  return lists.clientHeight > 0 && !byId('conversations-section').hidden && nearEnd(lists);
 }
 
 export function clearSearchBox() {
