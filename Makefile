@@ -29,6 +29,7 @@ test: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	node --test tests/js/
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

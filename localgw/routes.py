@@ -86,9 +86,13 @@ class Frontend:
 
 
 def config_script(request: web.Request) -> str:
+    # The client's rules are the app's: chalicelib says what they are, from its settings.
+    from chalicelib.client_config import client_config
+    from chalicelib.settings import Settings
+
     forwarded = request.headers.get("X-Forwarded-Proto", "").lower()
     scheme = "wss" if forwarded == "https" or request.secure else "ws"
-    config = {"websocketUrl": f"{scheme}://{request.host}/ws"}
+    config = client_config(Settings.from_env(), f"{scheme}://{request.host}/ws")
     return f"window.CHAT_CONFIG = {json.dumps(config)};\n"
 
 

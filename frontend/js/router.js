@@ -1,8 +1,9 @@
 // URLs: "/" is the conversations list, "/chat/<username>" one conversation.
 
-const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+import { isUsername } from './rules.js';
 
-export function parseRoute(pathname) {
+/** The route a path names; `isName` says which names are usernames (the config's rule). */
+export function parseRoute(pathname, isName = isUsername) {
   const match = /^\/chat\/([^/]+)\/?$/.exec(pathname);
   if (match) {
     let name = '';
@@ -11,22 +12,23 @@ export function parseRoute(pathname) {
     } catch {
       name = '';
     }
-    if (USERNAME.test(name)) return { name: 'chat', with: name };
+    if (isName(name)) return { name: 'chat', with: name };
   }
   return { name: 'home' };
 }
 
 export const chatPath = (username) => `/chat/${encodeURIComponent(username)}`;
 
-export function createRouter(onChange) {
+export function createRouter(onChange, isName = isUsername) {
+  const route = () => parseRoute(location.pathname, isName);
   const go = (path, { replace = false } = {}) => {
     if (path !== location.pathname) {
       if (replace) history.replaceState(null, '', path);
       else history.pushState(null, '', path);
     }
-    onChange(parseRoute(location.pathname));
+    onChange(route());
   };
-  window.addEventListener('popstate', () => onChange(parseRoute(location.pathname)));
+  window.addEventListener('popstate', () => onChange(route()));
   // In-app links carry data-nav; ordinary clicks stay in the page, others open tabs.
   document.addEventListener('click', (event) => {
     const link = event.target.closest('a[data-nav]');
@@ -35,7 +37,7 @@ export function createRouter(onChange) {
     event.preventDefault();
     go(link.getAttribute('href'));
   });
-  const initial = parseRoute(location.pathname);
+  const initial = route();
   if (initial.name === 'home' && location.pathname !== '/') history.replaceState(null, '', '/');
-  return { go, current: () => parseRoute(location.pathname), initial };
+  return { go, current: route, initial };
 }

@@ -1,17 +1,30 @@
-// The client's picture of the chat, and the pure-ish updates server frames make to it.
-// Views read it; only app.js and these functions change it.
+// The client's picture of the chat, and the helpers that change it. Only update.js calls
+// the changing helpers, and always on its own copy of the state; views only read.
 
-export function createState() {
+import { DEFAULT_RULES } from './rules.js';
+
+/** A fresh state. `session` is what localStorage remembers: {username, token}. */
+export function createState({ route = { name: 'home' }, session = {}, rules = DEFAULT_RULES, visible = true } = {}) {
+  const resuming = Boolean(session.token);
   return {
-    phase: 'signed-out', // 'signed-out' | 'resuming' | 'signed-in'
-    me: null,
+    phase: resuming ? 'resuming' : 'signed-out', // 'signed-out' | 'resuming' | 'signed-in'
+    me: resuming ? session.username || null : null,
+    token: session.token || null,
     net: 'connecting', // 'connecting' | 'online' | 'offline'
-    route: { name: 'home' },
+    visible, // whether the tab is shown (messages in the open conversation count as read)
+    route,
+    rules, // limits from /config.js (see rules.js)
     auth: { busy: null, error: '' }, // busy: 'login' | 'register' | null
+    pendingAuth: null, // a login/register frame waiting for the socket to open
+    signingOut: false, // logout sent, waiting for bye
     conversations: new Map(), // with -> {with, last, unread}
+    // paging of the conversations list: loading 'first' | 'more' | null; again: fetch
+    // the first page once the reply in flight is in
+    conversationsPage: { more: false, next: null, loading: null, again: false },
     presence: new Map(), // username -> boolean
     threads: new Map(), // with -> Thread
     typing: new Map(), // username -> expiry (ms)
+    typingSentAt: new Map(), // username -> when we last told them we type (ms)
     search: { query: '', results: null },
   };
 }
@@ -24,43 +37,57 @@ export function resetAccount(state) {
   state.threads.clear();
   state.typing.clear();
   state.search = { query: '', results: null };
+  state.conversationsPage = { more: false, next: null, loading: null, again: false };
+  state.typingSentAt.clear();
 }
 
+function emptyThread() {
+  return {
+    messages: new Map(), // key -> message
+    keyById: new Map(),
+    hasMore: true,
+    loaded: false,
+    loading: null, // 'latest' | 'older' | null
+    error: '',
+    theirRead: '', // newest id the other person has read
+    readSent: '', // newest id we told the server we read
+  };
+}
+
+/** The thread with `other`, created empty if there is none yet (changes `state`). */
 export function thread(state, other) {
   let t = state.threads.get(other);
   if (!t) {
-    t = {
-      messages: new Map(), // key -> message
-      keyById: new Map(),
-      hasMore: true,
-      loaded: false,
-      loading: null, // 'latest' | 'older' | null
-      error: '',
-      theirRead: '', // newest id the other person has read
-      readSent: '', // newest id we told the server we read
-    };
+    t = emptyThread();
     state.threads.set(other, t);
   }
   return t;
 }
 
+/** The thread with `other` for reading: an empty one if there is none (changes nothing). */
+export const threadOf = (state, other) => state.threads.get(other) || emptyThread();
+
 const keyOf = (m) => `${m.from}/${m.client_id || m.id}`;
 export const otherParty = (state, m) => (m.from === state.me ? m.to : m.from);
 
-/** Adds or updates one message in its thread; never duplicates (matched by sender + client_id). */
+/**
+ * Adds or updates one message in its thread; never duplicates (matched by id, else by
+ * sender + client_id). A stored copy (with an id) turns a pending or failed one into 'sent'.
+ */
 export function upsertMessage(state, wire, status = 'sent') {
   const other = otherParty(state, wire);
   const t = thread(state, other);
-  if (wire.id && t.keyById.has(wire.id)) return { thread: t, message: t.messages.get(t.keyById.get(wire.id)), added: false };
-  const key = keyOf(wire);
+  const key = (wire.id && t.keyById.get(wire.id)) || keyOf(wire);
   const existing = t.messages.get(key);
   if (existing) {
     if (wire.id && !existing.id) {
       existing.id = wire.id;
       existing.ts = wire.ts;
+      t.keyById.set(wire.id, key);
+    }
+    if (wire.id) {
       existing.status = 'sent';
       existing.error = '';
-      t.keyById.set(wire.id, key);
     }
     return { thread: t, message: existing, added: false };
   }
@@ -125,22 +152,53 @@ export function sortedConversations(state) {
   });
 }
 
-export function applyConversations(state, items) {
-  const fresh = new Map();
-  for (const item of items) {
-    fresh.set(item.with, { with: item.with, last: item.last, unread: item.unread || 0 });
-    state.presence.set(item.with, Boolean(item.online));
-    // How far they have read our messages, so receipts survive a reload.
-    const t = thread(state, item.with);
-    if (item.their_read_up_to && item.their_read_up_to > t.theirRead) {
-      t.theirRead = item.their_read_up_to;
+function conversationFrom(state, item) {
+  state.presence.set(item.with, Boolean(item.online));
+  // How far they have read our messages, so receipts survive a reload.
+  const t = thread(state, item.with);
+  if (item.their_read_up_to && item.their_read_up_to > t.theirRead) t.theirRead = item.their_read_up_to;
+  return { with: item.with, last: item.last, unread: item.unread || 0 };
+}
+
+/**
+ * Merges a `conversations` reply. `kind` is what we asked for: 'first' (no `before`) or
+ * 'more' (the page after `conversationsPage.next`). A reply without `more` is the whole
+ * list (servers before paging).
+ */
+export function applyConversations(state, frame, kind = 'first') {
+  const items = frame.items || [];
+  const page = state.conversationsPage;
+  const more = frame.more === true;
+  const next = more && typeof frame.next === 'string' && frame.next ? frame.next : null;
+  if (kind === 'more') {
+    for (const item of items) {
+      const held = state.conversations.get(item.with);
+      // A conversation that moved up since is already newer here than on this older page.
+      if (held && held.last && held.last.id && !(item.last && item.last.id >= held.last.id)) continue;
+      state.conversations.set(item.with, conversationFrom(state, item));
     }
+    page.more = Boolean(next);
+    page.next = next;
+    return;
   }
-  // Keep conversations that only exist locally so far (a message still on its way).
+  const fresh = new Map();
+  for (const item of items) fresh.set(item.with, conversationFrom(state, item));
+  // The first page replaces what it covers; pages loaded beyond it stay, and so does
+  // where the next of those starts.
+  const boundary = more && items.length ? items[items.length - 1].last?.id || '' : '';
+  let keptOlder = false;
   for (const [other, conv] of state.conversations) {
-    if (!fresh.has(other) && conv.last && !conv.last.id) fresh.set(other, conv);
+    if (fresh.has(other)) continue;
+    const localOnly = conv.last && !conv.last.id; // a message still on its way
+    const beyond = boundary && conv.last && conv.last.id && conv.last.id < boundary;
+    if (localOnly || beyond) fresh.set(other, conv);
+    if (beyond) keptOlder = true;
   }
   state.conversations = fresh;
+  if (!keptOlder) {
+    page.more = Boolean(next);
+    page.next = next;
+  }
 }
 
 /**

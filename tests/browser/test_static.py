@@ -25,7 +25,7 @@ def test_html_has_no_inline_script_style_or_handlers() -> None:
     assert not re.search(r"\sstyle\s*=", html)
     assert not re.search(r"\son[a-z]+\s*=", html)
     # config.js first, by absolute path (index.html is served for /chat/<name> too)
-    assert html.index('src="/config.js"') < html.index('src="/js/app.js"')
+    assert html.index('src="/config.js"') < html.index('src="/js/main.js"')
     assert not (FRONTEND / "config.js").exists(), "config.js is generated, never committed"
 
 
@@ -60,20 +60,25 @@ def test_amplify_build_writes_config_js(tmp_path: Path) -> None:
     assert frontend["artifacts"]["files"] == ["**/*"]
     commands = "\n".join(["set -e", *frontend["phases"]["build"]["commands"]])
     url = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod"
-    done = subprocess.run(
-        ["bash", "-c", commands],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "CHAT_WEBSOCKET_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url)
     assert done.returncode == 0, done.stderr
     written = (tmp_path / "config.js").read_text()
     assert written == f'window.CHAT_CONFIG = {{"websocketUrl": "{url}"}};\n'
-    missing = subprocess.run(
-        ["bash", "-c", commands], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=30,
-    )
+    # the backend's message limit, when the deployment sets one
+    limited = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url, CHAT_MAX_TEXT="6000")
+    assert limited.returncode == 0, limited.stderr
+    config = (tmp_path / "config.js").read_text()
+    assert config == f'window.CHAT_CONFIG = {{"websocketUrl": "{url}", "maxText": 6000}};\n'
+    for bad in ("4k", "0", "-1", "040"):
+        refused = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url, CHAT_MAX_TEXT=bad)
+        assert refused.returncode != 0 and "CHAT_MAX_TEXT" in refused.stderr, bad
+    missing = build(commands, tmp_path)
     assert missing.returncode != 0
     assert "CHAT_WEBSOCKET_URL" in missing.stderr
+
+
+def build(commands: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", commands], cwd=cwd, env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True, text=True, timeout=30,
+    )

@@ -1,5 +1,6 @@
 // One conversation: header, history (oldest at the top, older pages on
-// scroll-up), typing indicator and the message box.
+// scroll-up), typing indicator and the message box. Renders from the state only;
+// scrolling and typing are reported through the handlers given to initConversation.
 
 import { avatar, byId, h, reconcile, setText } from '../dom.js';
 import { dayKey, dayLabel, fullDateTime, time } from '../format.js';
@@ -180,9 +181,11 @@ export function renderConversation(state, t) {
   } else if (grewAtTop) {
     thread.scrollTop = thread.scrollHeight - fromBottom;
   }
-  // A short first page cannot be scrolled: fetch more until it can.
-  if (t.loaded && t.hasMore && !t.loading && thread.scrollHeight <= thread.clientHeight + 10) {
-    queueMicrotask(() => handlers.onNeedOlder());
-  }
   if (switched && window.matchMedia('(min-width: 721px)').matches) byId('message').focus();
+}
+
+/** Whether the open conversation is too short to scroll (so scrolling up can't ask for more). */
+export function threadIsShort() {
+  const thread = byId('thread');
+  return !byId('conversation').hidden && thread.scrollHeight <= thread.clientHeight + 10;
 }

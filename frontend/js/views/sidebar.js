@@ -1,4 +1,5 @@
-// The sidebar: who I am, Sign out, Find user, and the conversations list.
+// The sidebar: who I am, Sign out, Find user, and the conversations list (further pages
+// as it scrolls to its end).
 
 import { avatar, byId, h, reconcile, setText } from '../dom.js';
 import { listTime } from '../format.js';
@@ -6,8 +7,15 @@ import { chatPath } from '../router.js';
 import { sortedConversations } from '../state.js';
 
 const SEARCH_DELAY_MS = 200;
+const LOAD_MORE_WITHIN_PX = 150;
 
-export function initSidebar({ onSearch, onSignOut }) {
+const nearEnd = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MORE_WITHIN_PX;
+
+export function initSidebar({ onSearch, onSignOut, onNeedMore }) {
+  const lists = byId('lists');
+  lists.addEventListener('scroll', () => {
+    if (!byId('conversations-section').hidden && nearEnd(lists)) onNeedMore();
+  }, { passive: true });
   const input = byId('find-user');
   let timer = 0;
   input.addEventListener('input', () => {
@@ -24,6 +32,13 @@ export function initSidebar({ onSearch, onSignOut }) {
     }
   });
   byId('signout-button').addEventListener('click', onSignOut);
+}
+
+/** Whether the conversations list ends within sight (so scrolling can't ask for more). */
+export function conversationListNearEnd() {
+  const lists = byId('lists');
+  // clientHeight 0: not shown (signed out, or a phone showing the open conversation)
+  return lists.clientHeight > 0 && !byId('conversations-section').hidden && nearEnd(lists);
 }
 
 export function clearSearchBox() {

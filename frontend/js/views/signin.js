@@ -1,12 +1,13 @@
 // The sign-in screen: one form, two buttons, errors inline.
 
 import { byId, setText } from '../dom.js';
+import { toUsername } from '../rules.js';
 
 export function initSignin({ onSignIn, onRegister }) {
   const form = byId('signin-form');
   const username = byId('username');
   const password = byId('password');
-  const values = () => ({ username: username.value.trim().toLowerCase(), password: password.value });
+  const values = () => ({ username: toUsername(username.value), password: password.value });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     onSignIn(values());

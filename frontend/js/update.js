@@ -1,0 +1,475 @@
+// The client's behaviour as one pure function: update(state, event) -> {state, effects}.
+// Events are server frames, connection news, timers and what the person does; effects are
+// what app.js should do about them (frames to send, storage, navigation, focus, timers).
+// update never changes the state it is given: the handlers below change an Immer draft,
+// and produce() returns a new, frozen state that shares whatever did not change.
+
+import { describeError } from './errors.js';
+import { checkRegistration, textFits } from './rules.js';
+import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
+import {
+  applyConversations, applyHistory, applyRead, newestFrom, oldestId, otherParty, resetAccount,
+  thread, touchConversation, upsertMessage,
+} from './state.js';
+
+export const HISTORY_PAGE = 50;
+export const CONVERSATIONS_PAGE = 50;
+export const TYPING_EVERY_MS = 3000;
+export const TYPING_SHOWN_MS = 5000;
+export const LOGOUT_WAIT_MS = 1500;
+export const RESUME_RETRY_MS = 3000;
+const PREVIEW_CHARS = 140;
+
+enableMapSet(); // the state keeps its collections in Maps
+
+/*
+ * Effects, as plain objects:
+ *   {type: 'send', frame}                          send a frame on the socket
+ *   {type: 'session', op: 'save'|'clear', username?, token?}
+ *   {type: 'outbox', op: 'add'|'remove'|'clear'|'read', username, item?, clientId?}
+ *                                                  'read' answers with event {type: 'outbox', items}
+ *   {type: 'announce', text}                       say it to screen readers
+ *   {type: 'navigate', path, replace}              answers with event {type: 'route', route}
+ *   {type: 'focus', id} / {type: 'clear', field: 'search'|'password'}
+ *   {type: 'later', ms, event}                     dispatch `event` after `ms`
+ *   {type: 'reconnect'}                            skip the connection's backoff wait
+ */
+
+// predicates app.js also asks (to know whether an intent would do anything)
+
+export const signedIn = (state) => state.phase === 'signed-in';
+export const canSend = (state) => signedIn(state) && state.net === 'online';
+
+/** Whether a message with this text can be written now (the composer keeps it otherwise). */
+export const canWrite = (state, text) =>
+  state.route.name === 'chat' && state.phase !== 'signed-out' && textFits(text, state.rules);
+
+/** Whether the open conversation has an older page to fetch now. */
+export function wantsOlderHistory(state) {
+  if (state.route.name !== 'chat' || !canSend(state)) return false;
+  const t = state.threads.get(state.route.with);
+  return Boolean(t && t.loaded && t.hasMore && !t.loading && oldestId(t));
+}
+
+/** Whether the conversations list has a further page to fetch now. */
+export function wantsMoreConversations(state) {
+  const page = state.conversationsPage;
+  return canSend(state) && page.more && Boolean(page.next) && !page.loading;
+}
+
+// helpers: each changes the draft and pushes effects onto `out`
+
+function send(s, out, frame) {
+  if (!canSend(s)) return false;
+  out.push({ type: 'send', frame });
+  return true;
+}
+
+function requestHistory(s, out, other, kind) {
+  const t = thread(s, other);
+  if (t.loading || !signedIn(s)) return;
+  const frame = { action: 'history', with: other, limit: HISTORY_PAGE };
+  if (kind === 'older') {
+    const before = oldestId(t);
+    if (!t.loaded || !t.hasMore || !before) return;
+    frame.before = before;
+  }
+  if (send(s, out, frame)) t.loading = kind;
+}
+
+/** One conversations request at a time, so each reply is known to answer it. */
+function requestConversations(s, out, kind) {
+  const page = s.conversationsPage;
+  if (page.loading) {
+    if (kind === 'first') page.again = true;
+    return;
+  }
+  const frame = { action: 'conversations', limit: CONVERSATIONS_PAGE };
+  if (kind === 'more') {
+    if (!page.more || !page.next) return;
+    frame.before = page.next;
+  }
+  if (send(s, out, frame)) page.loading = kind;
+}
+
+function conversationsAnswered(s, out) {
+  const page = s.conversationsPage;
+  page.loading = null;
+  if (page.again) {
+    page.again = false;
+    requestConversations(s, out, 'first');
+  }
+}
+
+const isReading = (s, other) =>
+  signedIn(s) && s.route.name === 'chat' && s.route.with === other && s.visible;
+
+/** Tells the server we have seen the newest message of the open conversation. */
+function markRead(s, out) {
+  if (s.route.name !== 'chat' || !isReading(s, s.route.with)) return;
+  const other = s.route.with;
+  const t = thread(s, other);
+  const newest = newestFrom(t, other);
+  if (!newest) return;
+  const conv = s.conversations.get(other);
+  if (newest.id <= t.readSent && !(conv && conv.unread > 0)) return;
+  if (send(s, out, { action: 'read', with: other, up_to: newest.id })) {
+    if (newest.id > t.readSent) t.readSent = newest.id;
+    if (conv) conv.unread = 0;
+  }
+}
+
+function findOwn(s, clientId) {
+  const key = `${s.me}/${clientId}`;
+  for (const t of s.threads.values()) {
+    const m = t.messages.get(key);
+    if (m) return m;
+  }
+  return null;
+}
+
+function sendMessageFrame(s, out, m) {
+  send(s, out, { action: 'send', to: m.to, text: m.text, client_id: m.client_id });
+}
+
+function resume(s, out) {
+  if (s.token && s.net === 'online') out.push({ type: 'send', frame: { action: 'resume', token: s.token } });
+}
+
+function goHome(s, out) {
+  s.route = { name: 'home' };
+  out.push({ type: 'navigate', path: '/', replace: true });
+}
+
+function signedOut(s, out) {
+  s.signingOut = false;
+  if (s.me) out.push({ type: 'outbox', op: 'clear', username: s.me });
+  out.push({ type: 'session', op: 'clear' }, { type: 'clear', field: 'search' });
+  s.token = null;
+  resetAccount(s);
+  s.phase = 'signed-out';
+  s.auth = { busy: null, error: '' };
+  goHome(s, out);
+}
+
+function submitAuth(s, out, frame, busy) {
+  s.auth = { busy, error: '' };
+  if (s.net === 'online') out.push({ type: 'send', frame });
+  else s.pendingAuth = frame;
+}
+
+// server frames
+
+function onWelcome(s, frame, out) {
+  const fromSignIn = s.phase === 'signed-out';
+  if (s.me && s.me !== frame.username) resetAccount(s);
+  s.me = frame.username;
+  s.token = frame.token;
+  s.phase = 'signed-in';
+  s.auth = { busy: null, error: '' };
+  out.push(
+    { type: 'session', op: 'save', username: frame.username, token: frame.token },
+    { type: 'clear', field: 'password' },
+  );
+  if (fromSignIn && s.route.name === 'home') out.push({ type: 'focus', id: 'find-user' });
+  for (const t of s.threads.values()) t.loading = null;
+  s.conversationsPage.loading = null;
+  if (s.route.name === 'chat' && s.route.with === s.me) goHome(s, out);
+  requestConversations(s, out, 'first');
+  if (s.route.name === 'chat') requestHistory(s, out, s.route.with, 'latest');
+  out.push({ type: 'outbox', op: 'read', username: s.me }); // answered by the 'outbox' event
+  if (s.search.query) send(s, out, { action: 'users', query: s.search.query });
+}
+
+function onMessage(s, frame, out) {
+  const other = otherParty(s, frame);
+  const isNew = !s.conversations.has(other);
+  const { message, added } = upsertMessage(s, frame);
+  const conv = touchConversation(s, message);
+  // A new conversation: fetch the list again for the other person's presence.
+  if (isNew) requestConversations(s, out, 'first');
+  if (added && frame.from !== s.me) {
+    s.presence.set(other, true); // they just sent it, so they are online
+    s.typing.delete(other);
+    if (!isReading(s, other)) conv.unread += 1;
+    const preview = frame.text.length > PREVIEW_CHARS ? `${frame.text.slice(0, PREVIEW_CHARS)}…` : frame.text;
+    out.push({ type: 'announce', text: `New message from ${frame.from}: ${preview}` });
+  }
+  markRead(s, out);
+}
+
+function onAck(s, frame, out) {
+  const m = findOwn(s, frame.client_id);
+  out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: frame.client_id });
+  if (!m) return;
+  // The ack is the stored copy of our message: the same merge as any other stored message.
+  const { message } = upsertMessage(s, { ...m, id: frame.id, ts: frame.ts });
+  touchConversation(s, message);
+}
+
+function onError(s, frame, out) {
+  switch (frame.action) {
+    case 'login':
+    case 'register':
+      s.auth = { busy: null, error: describeError(frame, s.rules) };
+      return;
+    case 'resume':
+      if (frame.code === 'bad_token') {
+        out.push({ type: 'session', op: 'clear' });
+        s.token = null;
+        resetAccount(s);
+        s.phase = 'signed-out';
+        s.auth = { busy: null, error: describeError(frame, s.rules) };
+      } else {
+        out.push({ type: 'later', ms: RESUME_RETRY_MS, event: { type: 'resume' } });
+      }
+      return;
+    case 'send': {
+      if (!frame.client_id) return;
+      const m = findOwn(s, frame.client_id);
+      out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: frame.client_id });
+      if (m && !m.id) {
+        m.status = 'failed';
+        m.error = describeError(frame, s.rules);
+      }
+      return;
+    }
+    case 'history':
+      for (const [other, t] of s.threads) {
+        if (!t.loading) continue;
+        t.loading = null;
+        t.loaded = true;
+        t.hasMore = false;
+        if (s.route.name === 'chat' && s.route.with === other) t.error = describeError(frame, s.rules);
+      }
+      return;
+    case 'conversations':
+      s.conversationsPage.more = false; // stop asking for further pages this session
+      conversationsAnswered(s, out);
+      return;
+    case 'users':
+      s.search.results = [];
+      return;
+    default:
+      // unauthenticated: the server no longer knows this connection; sign it in again
+      if (frame.code === 'unauthenticated' && s.token) {
+        s.phase = 'resuming';
+        resume(s, out);
+      }
+  }
+}
+
+const FRAMES = {
+  welcome: onWelcome,
+  message: onMessage,
+  ack: onAck,
+  error: onError,
+  history(s, frame, out) {
+    const t = thread(s, frame.with);
+    applyHistory(s, frame.with, frame.messages || [], Boolean(frame.more), t.loading || 'latest');
+    markRead(s, out);
+  },
+  conversations(s, frame, out) {
+    applyConversations(s, frame, s.conversationsPage.loading || 'first');
+    conversationsAnswered(s, out);
+    markRead(s, out);
+  },
+  users(s, frame) {
+    if (!s.search.query) return;
+    s.search.results = frame.items || [];
+    for (const item of s.search.results) s.presence.set(item.username, Boolean(item.online));
+  },
+  presence(s, frame) {
+    s.presence.set(frame.username, Boolean(frame.online));
+  },
+  read(s, frame) {
+    applyRead(s, frame);
+  },
+  typing(s, frame, out, now) {
+    s.typing.set(frame.from, now + TYPING_SHOWN_MS);
+    out.push({ type: 'later', ms: TYPING_SHOWN_MS + 50, event: { type: 'tick' } });
+  },
+  bye(s, frame, out) {
+    signedOut(s, out);
+  },
+  pong() {},
+};
+
+// all events
+
+const EVENTS = {
+  /** {frame, now}: a frame from the server; `now` is Date.now(). */
+  frame(s, { frame, now = 0 }, out) {
+    const handler = FRAMES[frame.type];
+    if (handler) handler(s, frame, out, now);
+  },
+  /** The socket opened. */
+  open(s, event, out) {
+    if (s.pendingAuth) {
+      out.push({ type: 'send', frame: s.pendingAuth });
+      s.pendingAuth = null;
+    } else if (s.phase !== 'signed-out') {
+      resume(s, out);
+    }
+  },
+  /** {status}: 'connecting' | 'online' | 'offline'. */
+  status(s, { status }) {
+    s.net = status;
+    if (status !== 'offline') return;
+    if (s.phase === 'signed-in') s.phase = 'resuming';
+    for (const t of s.threads.values()) t.loading = null;
+    s.conversationsPage.loading = null;
+    if (s.auth.busy && !s.pendingAuth) {
+      s.auth = { busy: null, error: 'The connection dropped. Please try again.' };
+    }
+  },
+  /** {items}: the outbox read back from storage after a welcome; sends what is unsent. */
+  outbox(s, { items }, out) {
+    if (!signedIn(s)) return;
+    for (const item of items) {
+      const wire = { from: s.me, to: item.to, text: item.text, ts: item.ts, client_id: item.client_id };
+      const { message } = upsertMessage(s, wire, 'pending');
+      if (message.id) {
+        out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: item.client_id }); // history showed it
+        continue;
+      }
+      message.status = 'pending';
+      touchConversation(s, message);
+      sendMessageFrame(s, out, message);
+    }
+  },
+  /** {route}: the URL changed. */
+  route(s, { route }, out) {
+    if (route.name === 'chat' && route.with === s.me) {
+      out.push({ type: 'navigate', path: '/', replace: true }); // there is no conversation with yourself
+      return;
+    }
+    s.route = route;
+    if (s.search.query) {
+      s.search = { query: '', results: null };
+      out.push({ type: 'clear', field: 'search' });
+    }
+    if (route.name === 'chat') {
+      if (!thread(s, route.with).loaded) requestHistory(s, out, route.with, 'latest');
+      markRead(s, out);
+    }
+  },
+  /** {visible}: the tab was shown or hidden. */
+  visibility(s, { visible }, out) {
+    s.visible = visible;
+    markRead(s, out);
+  },
+  /** {token, username}: another tab signed in or out. */
+  storage(s, { token, username }, out) {
+    if (!token && s.phase !== 'signed-out') {
+      s.token = null;
+      resetAccount(s);
+      s.phase = 'signed-out';
+      goHome(s, out);
+    } else if (token && s.phase === 'signed-out') {
+      s.phase = 'resuming';
+      s.me = username;
+      s.token = token;
+      resume(s, out);
+    }
+  },
+  resume(s, event, out) {
+    resume(s, out);
+  },
+  tick() {}, // time passed (a typing indicator expired): draw again
+
+  // what the person does
+
+  signIn(s, { username, password }, out) {
+    if (!username || !password) {
+      s.auth = { busy: null, error: 'Enter your username and password.' };
+      return;
+    }
+    submitAuth(s, out, { action: 'login', username, password }, 'login');
+  },
+  register(s, { username, password }, out) {
+    const problem = checkRegistration(username, password, s.rules);
+    if (problem) {
+      s.auth = { busy: null, error: problem };
+      return;
+    }
+    submitAuth(s, out, { action: 'register', username, password }, 'register');
+  },
+  signOut(s, event, out) {
+    if (send(s, out, { action: 'logout' })) {
+      s.signingOut = true;
+      out.push({ type: 'later', ms: LOGOUT_WAIT_MS, event: { type: 'signOutTimeout' } });
+    } else {
+      signedOut(s, out);
+    }
+  },
+  /** No bye came in time: sign out here anyway. */
+  signOutTimeout(s, event, out) {
+    if (s.signingOut) signedOut(s, out);
+  },
+  /** {text, clientId, ts}: write a message in the open conversation. */
+  write(s, { text, clientId, ts }, out) {
+    if (!canWrite(s, text)) return;
+    const item = { client_id: clientId, to: s.route.with, text, ts };
+    out.push({ type: 'outbox', op: 'add', username: s.me, item });
+    const { message } = upsertMessage(s, { ...item, from: s.me }, 'pending');
+    touchConversation(s, message);
+    sendMessageFrame(s, out, message);
+  },
+  /** {key}: send a failed message again. */
+  retry(s, { key }, out) {
+    for (const t of s.threads.values()) {
+      const m = t.messages.get(key);
+      if (!m || m.status !== 'failed') continue;
+      m.status = 'pending';
+      m.error = '';
+      const item = { client_id: m.client_id, to: m.to, text: m.text, ts: m.ts };
+      out.push({ type: 'outbox', op: 'add', username: s.me, item });
+      sendMessageFrame(s, out, m);
+    }
+  },
+  /** {now}: the person is typing in the open conversation. */
+  typing(s, { now }, out) {
+    if (s.route.name !== 'chat') return;
+    const to = s.route.with;
+    if (now - (s.typingSentAt.get(to) || 0) < TYPING_EVERY_MS) return;
+    if (send(s, out, { action: 'typing', to })) s.typingSentAt.set(to, now);
+  },
+  /** {query}: find people (already lower-cased). */
+  search(s, { query }, out) {
+    s.search = { query, results: null };
+    if (query) send(s, out, { action: 'users', query: query.slice(0, 32) });
+  },
+  /** Scrolled to the top of the open conversation. */
+  older(s, event, out) {
+    if (s.route.name === 'chat') requestHistory(s, out, s.route.with, 'older');
+  },
+  /** Scrolled to the end of the conversations list. */
+  moreConversations(s, event, out) {
+    requestConversations(s, out, 'more');
+  },
+  retryConnection(s, event, out) {
+    out.push({ type: 'reconnect' });
+  },
+};
+
+/** The one way the state changes. Unknown events change nothing. */
+export function update(state, event) {
+  const effects = [];
+  const handler = EVENTS[event.type];
+  if (!handler) return { state, effects };
+  const next = produce(state, (draft) => {
+    handler(draft, event, effects);
+    effects.forEach(settle);
+  });
+  return { state: next, effects };
+}
+
+/** Replaces drafts inside an effect by plain copies: drafts stop working when produce ends. */
+function settle(value) {
+  if (isDraft(value)) return current(value);
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) value[key] = settle(value[key]);
+  }
+  return value;
+}
