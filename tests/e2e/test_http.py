@@ -15,6 +15,8 @@ import boto3
 import pytest
 from websockets.asyncio.client import connect
 
+from chalicelib.client_config import client_config
+from chalicelib.settings import Settings
 from tests.e2e.conftest import Probe, ask, closed_with, run
 
 
@@ -60,8 +62,13 @@ def test_config_js_points_at_the_websocket_api(probe: Probe) -> None:
     status, headers, body = fetch(probe.gateway.url + "/config.js")
     assert status == 200
     assert headers["Content-Type"] == "text/javascript; charset=utf-8"
-    assert body.decode() == (
-        f'window.CHAT_CONFIG = {{"websocketUrl": "ws://127.0.0.1:{probe.gateway.port}/ws"}};\n'
+    text = body.decode()
+    prefix, suffix = "window.CHAT_CONFIG = ", ";\n"
+    assert text.startswith(prefix) and text.endswith(suffix)
+    websocket_url = f"ws://127.0.0.1:{probe.gateway.port}/ws"
+    # the server's own rules, as chalicelib/client_config.py states them
+    assert json.loads(text[len(prefix) : -len(suffix)]) == client_config(
+        Settings.from_env({}), websocket_url
     )
     # formed from the Host header, so it works behind any name or proxy
     body = fetch(probe.gateway.url + "/config.js", headers={"Host": "chat.example:9000"})[2]
