@@ -49,6 +49,9 @@ class Session:
 
 @dataclass(frozen=True)
 class Connection:
+    """The stored binding of one WebSocket connection id (API Gateway's) to the
+    user who signed in on it, with the session token it signed in with."""
+
     connection_id: str
     username: str
     token_hash: str

@@ -1,5 +1,6 @@
 """SQLite implementation of the Store (stdlib sqlite3, WAL): the embedded store
-for local runs. One connection per thread; every write is one transaction.
+for local runs. One database handle (``Database``) per thread; every write is
+one transaction. ``Connection`` is only ever the stored binding record.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ CREATE TABLE IF NOT EXISTS summaries (
 """
 
 R = TypeVar("R")
+# a handle on the database file (not a chat connection)
+Database = sqlite3.Connection
 
 _MESSAGE_FIELDS = [f.name for f in fields(Message)]
 _MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
@@ -117,10 +120,10 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
             db.executescript(SCHEMA)
 
-    # connections to the database
+    # database handles
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    def _db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             db.row_factory = sqlite3.Row
@@ -138,7 +141,7 @@ class SQLiteStore:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Database]:
         db = self._db()
         with self._write_lock, self._process_lock():
             db.execute("BEGIN IMMEDIATE")
@@ -150,7 +153,7 @@ class SQLiteStore:
             db.execute("COMMIT")
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[Database]:
         yield self._db()
 
     # accounts
@@ -248,7 +251,7 @@ class SQLiteStore:
             return self._open_connections(db, connection.username, now)
 
     def _open_connections(
-        self, db: sqlite3.Connection, username: str, now: float
+        self, db: Database, username: str, now: float
     ) -> frozenset[str]:
         rows = db.execute(
             "SELECT connection_id FROM connections WHERE username = ? AND expires_at > ?",
