@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib import rules
 from chalicelib.model import (
     Connection,
     Conversation,
@@ -30,13 +31,6 @@ from chalicelib.model import (
     Session,
     Unbound,
     User,
-)
-from chalicelib.rules import (
-    advance_read_pointer,
-    conversation_key,
-    failed_login_cutoff,
-    history_fetch_size,
-    history_page,
 )
 from chalicelib.store.schema import USER_INDEX
 
@@ -72,7 +66,7 @@ def summary_key(owner: str, other: str) -> Item:
 
 
 def conversation_pk(a: str, b: str) -> str:
-    return f"CONV#{conversation_key(a, b)}"
+    return f"CONV#{rules.conversation_key(a, b)}"
 
 
 def marker_key(sender: str, client_id: str) -> Item:
@@ -214,7 +208,7 @@ class DynamoDBStore:
     def record_failed_login(self, username: str, now: float, window: float) -> int:
         # Two conditional updates: count within the current window, or start a
         # new one; whichever condition holds wins, a race just goes round again.
-        values = {":one": _n(1), ":cutoff": _n(failed_login_cutoff(now, window))}
+        values = {":one": _n(1), ":cutoff": _n(rules.failed_login_cutoff(now, window))}
         for _ in range(MAX_ATTEMPTS):
             try:
                 reply = self.client.update_item(
@@ -423,19 +417,17 @@ class DynamoDBStore:
         move_sender_last = True
         move_recipient_last = True
         for attempt in range(MAX_ATTEMPTS):
-            named = self._save_items(
+            items = self._save_items(
                 message, now, idempotency_ttl, move_sender_last, move_recipient_last
             )
             try:
-                self.client.transact_write_items(
-                    TransactItems=cast(Any, [item for _, item in named])
-                )
+                self.client.transact_write_items(TransactItems=cast(Any, list(items.values())))
                 return SaveResult(SaveOutcome.STORED, message)
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
                 reasons = _reasons_by_item(
-                    [name for name, _ in named], error.response.get("CancellationReasons", [])
+                    list(items), error.response.get("CancellationReasons", [])
                 )
             if _failed(reasons, MARKER):
                 earlier = reasons[MARKER].get("Item") or self._get(
@@ -470,42 +462,41 @@ class DynamoDBStore:
         idempotency_ttl: float,
         move_sender_last: bool,
         move_recipient_last: bool,
-    ) -> list[tuple[str, Item]]:
-        """The transaction's items, each with its name (for cancellation reasons)."""
+    ) -> dict[str, Item]:
+        """The transaction's items by name (for its cancellation reasons), in order."""
         sender, recipient = message.sender, message.recipient
-        items: list[tuple[str, Item]] = [
-            (MESSAGE, {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        "pk": _s(conversation_pk(sender, recipient)),
-                        "sk": _s(f"MSG#{message.id}"),
-                        **_message_attributes(message),
-                    },
-                }
-            }),
-            (MARKER, {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        **marker_key(sender, message.client_id),
-                        **_message_attributes(message),
-                        "expires_at": _n(now + idempotency_ttl),
-                    },
-                    # an expired marker that TTL has not deleted yet no longer counts
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
-                    "ExpressionAttributeValues": {":now": _n(now)},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }),
-            (RECIPIENT, {
-                "ConditionCheck": {
-                    "TableName": self.table,
-                    "Key": user_key(recipient),
-                    "ConditionExpression": "attribute_exists(pk)",
-                }
-            }),
-        ]
+        items: dict[str, Item] = {}
+        items[MESSAGE] = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    "pk": _s(conversation_pk(sender, recipient)),
+                    "sk": _s(f"MSG#{message.id}"),
+                    **_message_attributes(message),
+                },
+            }
+        }
+        items[MARKER] = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **marker_key(sender, message.client_id),
+                    **_message_attributes(message),
+                    "expires_at": _n(now + idempotency_ttl),
+                },
+                # an expired marker that TTL has not deleted yet no longer counts
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                "ExpressionAttributeValues": {":now": _n(now)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        items[RECIPIENT] = {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": user_key(recipient),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
         last = _message_attributes(message, ":last_")
         set_last = (
             "SET #other = :other, last_id = :last_id, last_sender = :last_sender,"
@@ -514,25 +505,25 @@ class DynamoDBStore:
         )
         guard = "attribute_not_exists(last_id) OR last_id < :last_id"
         if move_sender_last:
-            items.append((SENDER_SUMMARY, self._summary_update(
+            items[SENDER_SUMMARY] = self._summary_update(
                 sender,
                 recipient,
                 f"{set_last}, unread = if_not_exists(unread, :zero)",
                 guard,
                 {**last, ":other": _s(recipient), ":zero": _n(0)},
-            )))
+            )
         if move_recipient_last:
-            items.append((RECIPIENT_SUMMARY, self._summary_update(
+            items[RECIPIENT_SUMMARY] = self._summary_update(
                 recipient,
                 sender,
                 f"{set_last} ADD unread :one",
                 guard,
                 {**last, ":other": _s(sender), ":one": _n(1)},
-            )))
+            )
         else:
-            items.append((RECIPIENT_SUMMARY, self._summary_update(
+            items[RECIPIENT_SUMMARY] = self._summary_update(
                 recipient, sender, "ADD unread :one", None, {":one": _n(1)}
-            )))
+            )
         return items
 
     def _summary_update(
@@ -567,8 +558,8 @@ class DynamoDBStore:
             "ScanIndexForward": False,
             "ConsistentRead": True,
         }
-        items = self._query(kwargs, history_fetch_size(limit))
-        return history_page([_message(item) for item in items], limit)
+        items = self._query(kwargs, rules.history_fetch_size(limit))
+        return rules.history_page([_message(item) for item in items], limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         kwargs = {
@@ -598,7 +589,7 @@ class DynamoDBStore:
                 return False
             read_up_to = _str(summary, "read_up_to")
             unread = int(_num(summary, "unread"))
-            pointer = advance_read_pointer(read_up_to, up_to)
+            pointer = rules.advance_read_pointer(read_up_to, up_to)
             count = self._count_unread(username, other, pointer)
             if pointer == read_up_to and count == unread:
                 self._tell_peer(username, other, pointer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
+from chalicelib import rules
 from chalicelib.model import (
     Connection,
     Conversation,
@@ -17,13 +18,6 @@ from chalicelib.model import (
     Session,
     Unbound,
     User,
-)
-from chalicelib.rules import (
-    advance_read_pointer,
-    conversation_key,
-    failed_login_window_open,
-    history_fetch_size,
-    history_page,
 )
 
 
@@ -75,7 +69,7 @@ class MemoryStore:
             user = self._users.get(username)
             if user is None:
                 return 0
-            if failed_login_window_open(user.failed_window_start, now, window):
+            if rules.failed_login_window_open(user.failed_window_start, now, window):
                 user = replace(user, failed_logins=user.failed_logins + 1)
             else:
                 user = replace(user, failed_logins=1, failed_window_start=now)
@@ -146,7 +140,7 @@ class MemoryStore:
         self, message: Message, idempotency_ttl: float, *, now: float
     ) -> SaveResult:
         mark_key = (message.sender, message.client_id)
-        conversation = conversation_key(message.sender, message.recipient)
+        conversation = rules.conversation_key(message.sender, message.recipient)
         with self._lock:
             mark = self._marks.get(mark_key)
             if mark is not None and mark.expires_at > now:
@@ -168,17 +162,17 @@ class MemoryStore:
         self, a: str, b: str, before: str | None, limit: int
     ) -> tuple[list[Message], bool]:
         with self._lock:
-            messages = self._messages.get(conversation_key(a, b), {})
+            messages = self._messages.get(rules.conversation_key(a, b), {})
             ids = sorted((i for i in messages if before is None or i < before), reverse=True)
-            newest_first = [messages[i] for i in ids[: history_fetch_size(limit)]]
-        return history_page(newest_first, limit)
+            newest_first = [messages[i] for i in ids[: rules.history_fetch_size(limit)]]
+        return rules.history_page(newest_first, limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         with self._lock:
             found = [
                 Conversation(
                     other=other,
-                    last=self._messages[conversation_key(owner, other)][summary.last_id],
+                    last=self._messages[rules.conversation_key(owner, other)][summary.last_id],
                     unread=summary.unread,
                     read_up_to=summary.read_up_to,
                     their_read_up_to=summary.their_read_up_to,
@@ -194,11 +188,11 @@ class MemoryStore:
             summary = self._summaries.get((username, other))
             if summary is None:
                 return False
-            pointer = advance_read_pointer(summary.read_up_to, up_to)
-            messages = self._messages.get(conversation_key(username, other), {}).values()
+            pointer = rules.advance_read_pointer(summary.read_up_to, up_to)
+            messages = self._messages.get(rules.conversation_key(username, other), {}).values()
             summary.read_up_to = pointer
             summary.unread = sum(1 for m in messages if m.sender == other and m.id > pointer)
             peer = self._summaries.get((other, username))
             if peer is not None:
-                peer.their_read_up_to = advance_read_pointer(peer.their_read_up_to, pointer)
+                peer.their_read_up_to = rules.advance_read_pointer(peer.their_read_up_to, pointer)
         return True

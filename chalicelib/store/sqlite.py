@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from chalicelib import rules
 from chalicelib.model import (
     Connection,
     Conversation,
@@ -23,13 +24,6 @@ from chalicelib.model import (
     Session,
     Unbound,
     User,
-)
-from chalicelib.rules import (
-    advance_read_pointer,
-    conversation_key,
-    failed_login_cutoff,
-    history_fetch_size,
-    history_page,
 )
 
 SCHEMA = """
@@ -175,7 +169,7 @@ class SQLiteStore:
         return _record(User, row) if row else None
 
     def record_failed_login(self, username: str, now: float, window: float) -> int:
-        cutoff = failed_login_cutoff(now, window)
+        cutoff = rules.failed_login_cutoff(now, window)
         with self._write() as db:
             db.execute(
                 "UPDATE users SET"
@@ -302,7 +296,7 @@ class SQLiteStore:
     def save_message(
         self, message: Message, idempotency_ttl: float, *, now: float
     ) -> SaveResult:
-        conversation = conversation_key(message.sender, message.recipient)
+        conversation = rules.conversation_key(message.sender, message.recipient)
         with self._write() as db:
             earlier = db.execute(
                 f"SELECT {_M_COLUMNS} FROM sends s JOIN messages m"
@@ -358,9 +352,13 @@ class SQLiteStore:
             rows = db.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages"
                 " WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                (conversation_key(a, b), before or "\U0010ffff", history_fetch_size(limit)),
+                (
+                    rules.conversation_key(a, b),
+                    before or "\U0010ffff",
+                    rules.history_fetch_size(limit),
+                ),
             ).fetchall()
-        return history_page([_record(Message, row) for row in rows], limit)
+        return rules.history_page([_record(Message, row) for row in rows], limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         with self._read() as db:
@@ -391,7 +389,7 @@ class SQLiteStore:
             if row is None:
                 return False
             conversation = row["conversation"]
-            pointer = advance_read_pointer(row["read_up_to"], up_to)
+            pointer = rules.advance_read_pointer(row["read_up_to"], up_to)
             unread = db.execute(
                 "SELECT count(*) AS unread FROM messages"
                 " WHERE conversation = ? AND sender = ? AND id > ?",
