@@ -64,8 +64,9 @@ def parse(raw: str | bytes, *, max_text: int = protocol.DEFAULT_MAX_TEXT) -> Par
 
 
 def dispatch(turn: Turn, parsed: Parsed) -> None:
-    """Run the action's handler, after checking sign-in where it needs it;
-    raises ProtocolError for the caller."""
+    """Run the action's handler, after checking sign-in where it needs it, and
+    check it gave the caller exactly the replies the table says; raises
+    ProtocolError for the caller."""
     action = ACTIONS[parsed.action]
     if action.needs_sign_in:
         binding = turn.store.get_connection(turn.connection_id, now=turn.now)
@@ -79,3 +80,7 @@ def dispatch(turn: Turn, parsed: Parsed) -> None:
         turn.binding = binding
         turn.outcome.username = binding.username
     action.handle(turn, parsed.request)
+    replies = sum(1 for o in turn.outcome.frames if o.connection_id == turn.connection_id)
+    if replies != (0 if action.reply is None else 1):
+        # a handler bug: the adapter answers ``internal`` rather than break the protocol
+        raise RuntimeError(f"the {action.name} handler gave {replies} direct replies")

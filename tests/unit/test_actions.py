@@ -61,3 +61,17 @@ def test_an_action_missing_from_the_table_is_unknown(chat: Chat) -> None:
     assert [o.frame for o in outcome.frames] == [
         protocol.error(protocol.UNKNOWN_ACTION, "unknown action 'teleport'", "teleport", "k")
     ]
+
+
+def test_a_handler_that_forgets_its_reply_is_an_internal_failure(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib import actions
+    from chalicelib.chat import InternalFailure
+
+    silent = replace(ACTIONS["ping"], handle=lambda turn, request: None)
+    monkeypatch.setattr(actions, "ACTIONS", {**ACTIONS, "ping": silent})
+    with pytest.raises(InternalFailure):
+        chat.receive("c1", json.dumps({"action": "ping"}))
