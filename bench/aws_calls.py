@@ -148,7 +148,7 @@ def measure(endpoint: str, users: int, meter: Meter) -> dict[str, dict[str, Any]
         name = f"filler{i:04d}"
         store.create_user(User(name, FILLER_HASH, now))
         if i % 2:
-            store.bind_connection(Connection(f"F{i}", name, "x", now, now + 7200))
+            store.bind_connection(Connection(f"F{i}", name, "x", now, now + 7200), now=now)
 
     api = chat_app.app.websocket_api
     api._client = None

@@ -14,6 +14,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from chalicelib.rules import failed_login_window_open
+
 SESSION_LIFETIME = 7 * 24 * 3600
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW = 15 * 60
@@ -77,4 +79,6 @@ def token_hash(token: str) -> str:
 
 
 def login_throttled(failures: int, window_start: float, now: float) -> bool:
-    return failures >= LOGIN_FAILURE_LIMIT and now - window_start < LOGIN_FAILURE_WINDOW
+    return failures >= LOGIN_FAILURE_LIMIT and failed_login_window_open(
+        window_start, now, LOGIN_FAILURE_WINDOW
+    )

@@ -17,7 +17,8 @@ from chalicelib.chat import Outgoing
 
 logger = logging.getLogger("chat")
 
-Send = Callable[[str, str], None]
+# posts one encoded frame to one connection id (Chalice's websocket_api.send)
+PostToConnection = Callable[[str, str], None]
 
 
 @dataclass
@@ -27,13 +28,13 @@ class Report:
     failed: int = 0
 
 
-def deliver(frames: Iterable[Outgoing], send: Send) -> Report:
+def deliver(frames: Iterable[Outgoing], post: PostToConnection) -> Report:
     report = Report()
     for item in frames:
         if item.connection_id in report.gone:
             continue
         try:
-            send(item.connection_id, protocol.encode(item.frame))
+            post(item.connection_id, protocol.encode(item.frame))
             report.delivered += 1
         except WebsocketDisconnectedError:
             report.gone.append(item.connection_id)

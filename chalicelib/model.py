@@ -49,6 +49,9 @@ class Session:
 
 @dataclass(frozen=True)
 class Connection:
+    """The stored binding of one WebSocket connection id (API Gateway's) to the
+    user who signed in on it, with the session token it signed in with."""
+
     connection_id: str
     username: str
     token_hash: str
@@ -89,7 +92,12 @@ class Unbound:
 
 class Store(Protocol):
     """Persistence the chat core needs. Every method is one logical operation
-    that the implementation makes atomic where the docstring says so."""
+    that the implementation makes atomic where the docstring says so.
+
+    The core owns time: every method that compares times is given ``now``
+    (seconds since the epoch, from the core's clock); no store reads a clock.
+    Rules the stores share are in chalicelib/rules.py.
+    """
 
     # accounts
     def create_user(self, user: User) -> bool:
@@ -99,52 +107,67 @@ class Store(Protocol):
     def get_user(self, username: str) -> User | None: ...
 
     def record_failed_login(self, username: str, now: float, window: float) -> int:
-        """Count a failed login in the current window (a new window starts when
-        the last one is older than ``window`` seconds); returns the count."""
+        """Count a failed login in the current window, atomically: a window
+        that started at or before ``rules.failed_login_cutoff(now, window)`` is
+        over, and a new one starts at ``now`` with a count of 1. Returns the
+        count (0 for no such user)."""
         ...
 
     def clear_failed_logins(self, username: str) -> None: ...
 
-    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
-        """Usernames starting with ``prefix`` in order, with whether each is online."""
+    def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
+        """Usernames starting with ``prefix`` in order, with whether each has a
+        connection open at ``now``."""
         ...
 
     # sessions
     def put_session(self, session: Session) -> None: ...
 
-    def get_session(self, token_hash: str) -> Session | None: ...
+    def get_session(self, token_hash: str, *, now: float) -> Session | None:
+        """The session, unless it has expired by ``now``."""
+        ...
 
     def delete_session(self, token_hash: str) -> None: ...
 
     # connections
-    def bind_connection(self, connection: Connection) -> frozenset[str]:
-        """Bind a connection to its user; returns the user's open connection
-        ids, this one included."""
+    def bind_connection(self, connection: Connection, *, now: float) -> frozenset[str]:
+        """Bind a connection to its user; returns the user's connection ids open
+        at ``now``, this one included."""
         ...
 
-    def get_connection(self, connection_id: str) -> Connection | None: ...
-
-    def unbind_connection(self, connection_id: str) -> Unbound | None:
-        """Forget a connection; None when it was not bound."""
+    def get_connection(self, connection_id: str, *, now: float) -> Connection | None:
+        """The binding, unless it has expired by ``now``."""
         ...
 
-    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
-        """Open connection ids for each named user (missing users map to empty)."""
+    def unbind_connection(self, connection_id: str, *, now: float) -> Unbound | None:
+        """Forget a connection; None when it was not bound. ``remaining`` are
+        the user's other connections open at ``now``."""
+        ...
+
+    def connections_of(
+        self, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        """Connection ids open at ``now`` for each named user (missing users map
+        to empty)."""
         ...
 
     # messages
-    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
-        """Atomically: store the message, mark (sender, client_id) as used,
-        update both conversation summaries (the recipient's unread count + 1).
-        A (sender, client_id) already used returns DUPLICATE with the earlier
-        message and changes nothing; an unknown recipient returns NO_SUCH_USER."""
+    def save_message(
+        self, message: Message, idempotency_ttl: float, *, now: float
+    ) -> SaveResult:
+        """Atomically: store the message, mark (sender, client_id) as used until
+        ``now + idempotency_ttl``, update both conversation summaries (the
+        recipient's unread count + 1; ``last`` only moves to a newer id).
+        A (sender, client_id) whose mark is unexpired at ``now`` returns
+        DUPLICATE with the earlier message and changes nothing; an unknown
+        recipient returns NO_SUCH_USER."""
         ...
 
     def history(
         self, a: str, b: str, before: str | None, limit: int
     ) -> tuple[list[Message], bool]:
         """Up to ``limit`` messages between a and b with id < ``before``,
-        oldest first, and whether older ones exist."""
+        oldest first, and whether older ones exist (``rules.history_page``)."""
         ...
 
     def conversations(self, username: str) -> list[Conversation]:
@@ -152,8 +175,8 @@ class Store(Protocol):
         ...
 
     def mark_read(self, username: str, other: str, up_to: str) -> bool:
-        """Move the user's read pointer in the conversation with ``other`` forward
-        to ``up_to``, recount unread messages after it, and move ``other``'s
-        ``their_read_up_to`` forward likewise. False when there is no such
-        conversation."""
+        """Move the user's read pointer in the conversation with ``other``
+        forward to ``up_to`` (``rules.advance_read_pointer``), recount unread
+        messages after it, and move ``other``'s ``their_read_up_to`` forward
+        likewise. False when there is no such conversation."""
         ...

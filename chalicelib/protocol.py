@@ -1,8 +1,11 @@
 """The wire protocol: client frames -> typed requests, and server frames.
 
-Pure functions, no I/O. ``parse`` never raises: it returns a request or a
-``ProtocolError`` that the core turns into an ``error`` frame. docs/protocol.md
-documents every frame.
+Pure functions, no I/O: the envelope of a client frame (``read_envelope``),
+validated field access (``Fields``), one parser per action, and the builders
+of every server frame. Which parser belongs to which action is the action
+table's (chalicelib/actions.py, whose ``parse`` is the entry point); problems
+are raised as ``ProtocolError``, which the core turns into an ``error`` frame.
+docs/protocol.md documents every frame.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.ids import MESSAGE_ID_PATTERN
 
@@ -110,9 +113,6 @@ Request = (
     | Logout
 )
 
-# actions a connection may use before it is signed in
-ANONYMOUS_ACTIONS = frozenset({"register", "login", "resume", "ping"})
-
 
 @dataclass(frozen=True)
 class ProtocolError(Exception):
@@ -145,7 +145,7 @@ def error(
     return frame
 
 
-class _Fields:
+class Fields:
     """Typed, validated access to one frame's fields; raises ProtocolError."""
 
     def __init__(self, frame: dict[str, Any], action: str, client_id: str | None) -> None:
@@ -193,8 +193,24 @@ class _Fields:
         return int(value)
 
 
-def parse(raw: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> Parsed:
-    """Turn one client frame into a request; raises ProtocolError."""
+@dataclass(frozen=True)
+class Envelope:
+    """A client frame that is a JSON object with a string action."""
+
+    frame: dict[str, Any]
+    action: str
+    client_id: str | None
+
+    def fields(self) -> Fields:
+        return Fields(self.frame, self.action, self.client_id)
+
+    def unknown(self) -> ProtocolError:
+        echo = self.action[:32]
+        return ProtocolError(UNKNOWN_ACTION, f"unknown action '{echo}'", echo, self.client_id)
+
+
+def read_envelope(raw: str | bytes) -> Envelope:
+    """Decode one client frame as far as its action; raises ProtocolError."""
     if len(raw) > MAX_FRAME_BYTES:
         raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
@@ -212,33 +228,37 @@ def parse(raw: str | bytes, *, max_text: int = DEFAULT_MAX_TEXT) -> Parsed:
     )
     if not isinstance(action, str):
         raise ProtocolError(UNKNOWN_ACTION, "frames need a string 'action'", None, client_id)
-    echo = action if len(action) <= 32 else action[:32]
-    parser = _PARSERS.get(action)
-    if parser is None:
-        raise ProtocolError(UNKNOWN_ACTION, f"unknown action '{echo}'", echo, client_id)
-    fields = _Fields(frame, action, client_id)
-    return Parsed(action, parser(fields, max_text), client_id)
+    return Envelope(frame, action, client_id)
 
 
-def _register(f: _Fields, _: int) -> Request:
+class Parser(Protocol):
+    """Builds one action's request from its fields; raises ProtocolError."""
+
+    def __call__(self, f: Fields, max_text: int, /) -> Request: ...
+
+
+# parsers, one per action (the action table in chalicelib/actions.py names them)
+
+
+def parse_register(f: Fields, _: int) -> Register:
     return Register(f.username("username"), _password(f))
 
 
-def _login(f: _Fields, _: int) -> Request:
+def parse_login(f: Fields, _: int) -> Login:
     # a login never reveals the username rules: any string is checked as-is
     username = f.string("username", max_len=64).lower()
     return Login(username, f.string("password", max_len=PASSWORD_MAX))
 
 
-def _password(f: _Fields) -> str:
+def _password(f: Fields) -> str:
     return f.string("password", min_len=PASSWORD_MIN, max_len=PASSWORD_MAX)
 
 
-def _resume(f: _Fields, _: int) -> Request:
+def parse_resume(f: Fields, _: int) -> Resume:
     return Resume(f.string("token", max_len=TOKEN_MAX))
 
 
-def _send(f: _Fields, max_text: int) -> Request:
+def parse_send(f: Fields, max_text: int) -> Send:
     to = f.username("to")
     client_id = f.string("client_id", max_len=CLIENT_ID_MAX)
     text = f._frame.get("text")
@@ -249,47 +269,32 @@ def _send(f: _Fields, max_text: int) -> Request:
     return Send(to, text, client_id)
 
 
-def _history(f: _Fields, _: int) -> Request:
+def parse_history(f: Fields, _: int) -> History:
     return History(f.username("with"), f.message_id("before", optional=True), f.limit())
 
 
-def _conversations(f: _Fields, _: int) -> Request:
+def parse_conversations(f: Fields, _: int) -> Conversations:
     return Conversations()
 
 
-def _users(f: _Fields, _: int) -> Request:
+def parse_users(f: Fields, _: int) -> Users:
     return Users(f.string("query", max_len=QUERY_MAX).lower())
 
 
-def _read(f: _Fields, _: int) -> Request:
+def parse_read(f: Fields, _: int) -> Read:
     return Read(f.username("with"), f.message_id("up_to") or "")
 
 
-def _typing(f: _Fields, _: int) -> Request:
+def parse_typing(f: Fields, _: int) -> Typing:
     return Typing(f.username("to"))
 
 
-def _ping(f: _Fields, _: int) -> Request:
+def parse_ping(f: Fields, _: int) -> Ping:
     return Ping()
 
 
-def _logout(f: _Fields, _: int) -> Request:
+def parse_logout(f: Fields, _: int) -> Logout:
     return Logout()
-
-
-_PARSERS = {
-    "register": _register,
-    "login": _login,
-    "resume": _resume,
-    "send": _send,
-    "history": _history,
-    "conversations": _conversations,
-    "users": _users,
-    "read": _read,
-    "typing": _typing,
-    "ping": _ping,
-    "logout": _logout,
-}
 
 
 # server frames

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import logs, protocol
 from chalicelib.chat import Chat, InternalFailure, Outcome, Outgoing
-from chalicelib.delivery import Send, deliver
+from chalicelib.delivery import PostToConnection, deliver
 
 
 def request_id(event: dict[str, Any]) -> str:
@@ -32,9 +32,9 @@ def message_body(event: dict[str, Any]) -> str | bytes:
 
 
 class ChatService:
-    def __init__(self, chat: Chat, send: Send) -> None:
+    def __init__(self, chat: Chat, post: PostToConnection) -> None:
         self.chat = chat
-        self.send = send
+        self.post = post
 
     def on_connect(self, connection_id: str, event: dict[str, Any]) -> None:
         self._run("$connect", connection_id, event, lambda: self.chat.connect(connection_id))
@@ -66,11 +66,11 @@ class ChatService:
                 failure.client_id,
             )
             outcome = Outcome([Outgoing(connection_id, frame)], protocol.INTERNAL, failure.action)
-        report = deliver(outcome.frames, self.send)
+        report = deliver(outcome.frames, self.post)
         if report.gone:
             # one level only: presence caused by forgetting is not chased further
             cleanup = self.chat.forget(report.gone)
-            deliver([f for f in cleanup.frames if f.connection_id not in report.gone], self.send)
+            deliver([f for f in cleanup.frames if f.connection_id not in report.gone], self.post)
         logs.event(
             route=route,
             action=outcome.action,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib import rules
 from chalicelib.model import (
     Connection,
     Conversation,
@@ -65,8 +66,7 @@ def summary_key(owner: str, other: str) -> Item:
 
 
 def conversation_pk(a: str, b: str) -> str:
-    low, high = sorted((a, b))
-    return f"CONV#{low}#{high}"
+    return f"CONV#{rules.conversation_key(a, b)}"
 
 
 def marker_key(sender: str, client_id: str) -> Item:
@@ -131,6 +131,24 @@ def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
     )
 
 
+# the items of save_message's transaction, by name
+MESSAGE = "message"
+MARKER = "marker"
+RECIPIENT = "recipient"
+SENDER_SUMMARY = "sender_summary"
+RECIPIENT_SUMMARY = "recipient_summary"
+
+
+def _reasons_by_item(names: list[str], reasons: Sequence[Mapping[str, Any]]) -> dict[str, Item]:
+    """Cancellation reasons keyed by the name of the item each belongs to
+    (DynamoDB lists them in the order of the items)."""
+    return {name: dict(reason) for name, reason in zip(names, reasons, strict=False)}
+
+
+def _failed(reasons: Mapping[str, Item], name: str) -> bool:
+    return str(reasons.get(name, {}).get("Code", "None")) == CONDITION_FAILED_REASON
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
 
@@ -190,7 +208,7 @@ class DynamoDBStore:
     def record_failed_login(self, username: str, now: float, window: float) -> int:
         # Two conditional updates: count within the current window, or start a
         # new one; whichever condition holds wins, a race just goes round again.
-        values = {":one": _n(1), ":cutoff": _n(now - window)}
+        values = {":one": _n(1), ":cutoff": _n(rules.failed_login_cutoff(now, window))}
         for _ in range(MAX_ATTEMPTS):
             try:
                 reply = self.client.update_item(
@@ -236,8 +254,7 @@ class DynamoDBStore:
             if _code(error) != CONDITION_FAILED:
                 raise
 
-    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
-        now = time.time()
+    def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         found: list[tuple[str, bool]] = []
         # A non-empty prefix reads one GSI partition; the protocol never sends
         # an empty one, but the contract allows it (then: every partition in order).
@@ -271,10 +288,10 @@ class DynamoDBStore:
             },
         )
 
-    def get_session(self, token_hash: str) -> Session | None:
+    def get_session(self, token_hash: str, *, now: float) -> Session | None:
         item = self._get(session_key(token_hash))
         # TTL deletes lazily (up to days late): expiry is checked here
-        if item is None or _num(item, "expires_at") <= time.time():
+        if item is None or _num(item, "expires_at") <= now:
             return None
         return Session(token_hash, _str(item, "username"), _num(item, "expires_at"))
 
@@ -283,7 +300,7 @@ class DynamoDBStore:
 
     # connections
 
-    def bind_connection(self, connection: Connection) -> frozenset[str]:
+    def bind_connection(self, connection: Connection, *, now: float) -> frozenset[str]:
         # The connection item (what authenticates) is written first: a crash
         # between the two writes leaves a signed-in connection that gets no
         # pushes until it signs in again, never pushes to an unauthenticated one.
@@ -295,7 +312,6 @@ class DynamoDBStore:
             {":exp": _n(connection.expires_at)},
         )
         conns = reply.get("conns")
-        now = time.time()
         stale = set(conns.get("M", {}) if conns else ()) - _open(conns, now)
         if stale:
             self._forget_expired(connection.username, stale, now)
@@ -351,9 +367,9 @@ class DynamoDBStore:
             if _code(error) != CONDITION_FAILED:
                 raise  # a rebind raced us: leave the map for the next bind
 
-    def get_connection(self, connection_id: str) -> Connection | None:
+    def get_connection(self, connection_id: str, *, now: float) -> Connection | None:
         item = self._get(connection_key(connection_id))
-        if item is None or _num(item, "expires_at") <= time.time():
+        if item is None or _num(item, "expires_at") <= now:
             return None
         return self._connection(connection_id, item)
 
@@ -367,7 +383,7 @@ class DynamoDBStore:
             expires_at=_num(item, "expires_at"),
         )
 
-    def unbind_connection(self, connection_id: str) -> Unbound | None:
+    def unbind_connection(self, connection_id: str, *, now: float) -> Unbound | None:
         reply = self.client.delete_item(
             TableName=self.table, Key=connection_key(connection_id), ReturnValues="ALL_OLD"
         )
@@ -376,12 +392,13 @@ class DynamoDBStore:
             return None
         connection = self._connection(connection_id, old)
         profile = self._update_conns(connection.username, "REMOVE conns.#c", {"#c": connection_id})
-        return Unbound(connection, _open(profile.get("conns"), time.time()))
+        return Unbound(connection, _open(profile.get("conns"), now))
 
-    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
+    def connections_of(
+        self, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
         names = list(dict.fromkeys(usernames))
         found: dict[str, frozenset[str]] = dict.fromkeys(names, frozenset())
-        now = time.time()
         for start in range(0, len(names), BATCH_GET_LIMIT):
             keys = [user_key(name) for name in names[start : start + BATCH_GET_LIMIT]]
             for item in self._batch_get(keys, "username, conns"):
@@ -390,8 +407,9 @@ class DynamoDBStore:
 
     # messages
 
-    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
-        now = time.time()
+    def save_message(
+        self, message: Message, idempotency_ttl: float, *, now: float
+    ) -> SaveResult:
         # Out-of-order commits (ids are made before the write) must not move a
         # summary's ``last`` backwards: each summary update is guarded by
         # last_id < id, and when that guard fails the retry leaves ``last`` alone
@@ -403,34 +421,37 @@ class DynamoDBStore:
                 message, now, idempotency_ttl, move_sender_last, move_recipient_last
             )
             try:
-                self.client.transact_write_items(TransactItems=cast(Any, items))
+                self.client.transact_write_items(TransactItems=cast(Any, list(items.values())))
                 return SaveResult(SaveOutcome.STORED, message)
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
-                reasons = error.response.get("CancellationReasons", [])
-            codes = [str(r.get("Code", "None")) for r in reasons]
-            codes += ["None"] * (len(items) - len(codes))
-            if codes[1] == CONDITION_FAILED_REASON:
-                earlier = reasons[1].get("Item") or self._get(
+                reasons = _reasons_by_item(
+                    list(items), error.response.get("CancellationReasons", [])
+                )
+            if _failed(reasons, MARKER):
+                earlier = reasons[MARKER].get("Item") or self._get(
                     marker_key(message.sender, message.client_id)
                 )
                 if earlier is not None:
                     return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
                 continue  # expired and deleted meanwhile: try again
-            if codes[2] == CONDITION_FAILED_REASON:
+            if _failed(reasons, RECIPIENT):
                 return SaveResult(SaveOutcome.NO_SUCH_USER)
-            conflicted = any(code in RETRYABLE_REASONS for code in codes)
+            conflicted = any(
+                str(r.get("Code")) in RETRYABLE_REASONS for r in reasons.values()
+            )
             guarded = False
-            if move_sender_last and codes[3] == CONDITION_FAILED_REASON:
+            if move_sender_last and _failed(reasons, SENDER_SUMMARY):
                 move_sender_last = False
                 guarded = True
-            if move_recipient_last and codes[-1] == CONDITION_FAILED_REASON:
+            if move_recipient_last and _failed(reasons, RECIPIENT_SUMMARY):
                 move_recipient_last = False
                 guarded = True
             if conflicted:
                 _backoff(attempt)
             elif not guarded:
+                codes = {name: r.get("Code") for name, r in reasons.items()}
                 raise RuntimeError(f"save_message cancelled: {codes}")
         raise StoreConflict("save_message")
 
@@ -441,41 +462,41 @@ class DynamoDBStore:
         idempotency_ttl: float,
         move_sender_last: bool,
         move_recipient_last: bool,
-    ) -> list[Item]:
+    ) -> dict[str, Item]:
+        """The transaction's items by name (for its cancellation reasons), in order."""
         sender, recipient = message.sender, message.recipient
-        items: list[Item] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        "pk": _s(conversation_pk(sender, recipient)),
-                        "sk": _s(f"MSG#{message.id}"),
-                        **_message_attributes(message),
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        **marker_key(sender, message.client_id),
-                        **_message_attributes(message),
-                        "expires_at": _n(now + idempotency_ttl),
-                    },
-                    # an expired marker that TTL has not deleted yet no longer counts
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
-                    "ExpressionAttributeValues": {":now": _n(now)},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "ConditionCheck": {
-                    "TableName": self.table,
-                    "Key": user_key(recipient),
-                    "ConditionExpression": "attribute_exists(pk)",
-                }
-            },
-        ]
+        items: dict[str, Item] = {}
+        items[MESSAGE] = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    "pk": _s(conversation_pk(sender, recipient)),
+                    "sk": _s(f"MSG#{message.id}"),
+                    **_message_attributes(message),
+                },
+            }
+        }
+        items[MARKER] = {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    **marker_key(sender, message.client_id),
+                    **_message_attributes(message),
+                    "expires_at": _n(now + idempotency_ttl),
+                },
+                # an expired marker that TTL has not deleted yet no longer counts
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                "ExpressionAttributeValues": {":now": _n(now)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        items[RECIPIENT] = {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": user_key(recipient),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
         last = _message_attributes(message, ":last_")
         set_last = (
             "SET #other = :other, last_id = :last_id, last_sender = :last_sender,"
@@ -484,28 +505,24 @@ class DynamoDBStore:
         )
         guard = "attribute_not_exists(last_id) OR last_id < :last_id"
         if move_sender_last:
-            items.append(
-                self._summary_update(
-                    sender,
-                    recipient,
-                    f"{set_last}, unread = if_not_exists(unread, :zero)",
-                    guard,
-                    {**last, ":other": _s(recipient), ":zero": _n(0)},
-                )
+            items[SENDER_SUMMARY] = self._summary_update(
+                sender,
+                recipient,
+                f"{set_last}, unread = if_not_exists(unread, :zero)",
+                guard,
+                {**last, ":other": _s(recipient), ":zero": _n(0)},
             )
         if move_recipient_last:
-            items.append(
-                self._summary_update(
-                    recipient,
-                    sender,
-                    f"{set_last} ADD unread :one",
-                    guard,
-                    {**last, ":other": _s(sender), ":one": _n(1)},
-                )
+            items[RECIPIENT_SUMMARY] = self._summary_update(
+                recipient,
+                sender,
+                f"{set_last} ADD unread :one",
+                guard,
+                {**last, ":other": _s(sender), ":one": _n(1)},
             )
         else:
-            items.append(
-                self._summary_update(recipient, sender, "ADD unread :one", None, {":one": _n(1)})
+            items[RECIPIENT_SUMMARY] = self._summary_update(
+                recipient, sender, "ADD unread :one", None, {":one": _n(1)}
             )
         return items
 
@@ -541,10 +558,8 @@ class DynamoDBStore:
             "ScanIndexForward": False,
             "ConsistentRead": True,
         }
-        items = list(self._query(kwargs, limit + 1))
-        messages = [_message(item) for item in items[:limit]]
-        messages.reverse()
-        return messages, len(items) > limit
+        items = self._query(kwargs, rules.history_fetch_size(limit))
+        return rules.history_page([_message(item) for item in items], limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         kwargs = {
@@ -574,7 +589,7 @@ class DynamoDBStore:
                 return False
             read_up_to = _str(summary, "read_up_to")
             unread = int(_num(summary, "unread"))
-            pointer = max(read_up_to, up_to)
+            pointer = rules.advance_read_pointer(read_up_to, up_to)
             count = self._count_unread(username, other, pointer)
             if pointer == read_up_to and count == unread:
                 self._tell_peer(username, other, pointer)

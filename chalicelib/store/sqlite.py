@@ -1,5 +1,6 @@
 """SQLite implementation of the Store (stdlib sqlite3, WAL): the embedded store
-for local runs. One connection per thread; every write is one transaction.
+for local runs. One database handle (``Database``) per thread; every write is
+one transaction. ``Connection`` is only ever the stored binding record.
 """
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 import fcntl
 import sqlite3
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
+from typing import Any, TypeVar
 
+from chalicelib import rules
 from chalicelib.model import (
     Connection,
     Conversation,
@@ -74,16 +77,22 @@ CREATE TABLE IF NOT EXISTS summaries (
 ) WITHOUT ROWID;
 """
 
-_MESSAGE_COLUMNS = "id, sender, recipient, text, ts, client_id"
-_M_COLUMNS = "m.id, m.sender, m.recipient, m.text, m.ts, m.client_id"
+R = TypeVar("R")
+# a handle on the database file (not a chat connection)
+Database = sqlite3.Connection
+
+_MESSAGE_FIELDS = [f.name for f in fields(Message)]
+_MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
+# a message joined to another table, its columns named m_<field>
+_M_COLUMNS = ", ".join(f"m.{name} AS m_{name}" for name in _MESSAGE_FIELDS)
+_USER_COLUMNS = ", ".join(f.name for f in fields(User))
+_SESSION_COLUMNS = ", ".join(f.name for f in fields(Session))
+_CONNECTION_COLUMNS = ", ".join(f.name for f in fields(Connection))
 
 
-def conversation_key(a: str, b: str) -> str:
-    return f"{a}#{b}" if a < b else f"{b}#{a}"
-
-
-def _message(row: sqlite3.Row | tuple[str, ...]) -> Message:
-    return Message(*row)
+def _record(cls: type[R], row: Mapping[str, Any], prefix: str = "") -> R:
+    """A record built from the row's columns of the same names (after ``prefix``)."""
+    return cls(**{f.name: row[prefix + f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
 class SQLiteStore:
@@ -105,12 +114,13 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
             db.executescript(SCHEMA)
 
-    # connections to the database
+    # database handles
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    def _db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            db.row_factory = sqlite3.Row
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db
@@ -125,7 +135,7 @@ class SQLiteStore:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Database]:
         db = self._db()
         with self._write_lock, self._process_lock():
             db.execute("BEGIN IMMEDIATE")
@@ -137,7 +147,7 @@ class SQLiteStore:
             db.execute("COMMIT")
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[Database]:
         yield self._db()
 
     # accounts
@@ -154,27 +164,26 @@ class SQLiteStore:
     def get_user(self, username: str) -> User | None:
         with self._read() as db:
             row = db.execute(
-                "SELECT username, password_hash, created_at, failed_logins, failed_window_start"
-                " FROM users WHERE username = ?",
-                (username,),
+                f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)
             ).fetchone()
-        return User(*row) if row else None
+        return _record(User, row) if row else None
 
     def record_failed_login(self, username: str, now: float, window: float) -> int:
+        cutoff = rules.failed_login_cutoff(now, window)
         with self._write() as db:
             db.execute(
                 "UPDATE users SET"
-                " failed_logins = CASE WHEN ? - failed_window_start >= ? THEN 1"
+                " failed_logins = CASE WHEN failed_window_start <= ? THEN 1"
                 "  ELSE failed_logins + 1 END,"
-                " failed_window_start = CASE WHEN ? - failed_window_start >= ? THEN ?"
+                " failed_window_start = CASE WHEN failed_window_start <= ? THEN ?"
                 "  ELSE failed_window_start END"
                 " WHERE username = ?",
-                (now, window, now, window, now, username),
+                (cutoff, cutoff, now, username),
             )
             row = db.execute(
                 "SELECT failed_logins FROM users WHERE username = ?", (username,)
             ).fetchone()
-        return int(row[0]) if row else 0
+        return int(row["failed_logins"]) if row else 0
 
     def clear_failed_logins(self, username: str) -> None:
         with self._write() as db:
@@ -183,7 +192,7 @@ class SQLiteStore:
                 (username,),
             )
 
-    def search_users(self, prefix: str, limit: int) -> list[tuple[str, bool]]:
+    def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._read() as db:
             rows = db.execute(
@@ -191,7 +200,7 @@ class SQLiteStore:
                 "  WHERE c.username = u.username AND c.expires_at > ?)"
                 " FROM users u WHERE u.username LIKE ? ESCAPE '\\'"
                 " ORDER BY u.username LIMIT ?",
-                (time.time(), escaped + "%", limit),
+                (now, escaped + "%", limit),
             ).fetchall()
         return [(name, bool(online)) for name, online in rows]
 
@@ -205,14 +214,14 @@ class SQLiteStore:
                 (session.token_hash, session.username, session.expires_at),
             )
 
-    def get_session(self, token_hash: str) -> Session | None:
+    def get_session(self, token_hash: str, *, now: float) -> Session | None:
         with self._read() as db:
             row = db.execute(
-                "SELECT token_hash, username, expires_at FROM sessions"
+                f"SELECT {_SESSION_COLUMNS} FROM sessions"
                 " WHERE token_hash = ? AND expires_at > ?",
-                (token_hash, time.time()),
+                (token_hash, now),
             ).fetchone()
-        return Session(*row) if row else None
+        return _record(Session, row) if row else None
 
     def delete_session(self, token_hash: str) -> None:
         with self._write() as db:
@@ -220,11 +229,10 @@ class SQLiteStore:
 
     # connections
 
-    def bind_connection(self, connection: Connection) -> frozenset[str]:
+    def bind_connection(self, connection: Connection, *, now: float) -> frozenset[str]:
         with self._write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO connections"
-                " (connection_id, username, token_hash, connected_at, expires_at)"
+                f"INSERT OR REPLACE INTO connections ({_CONNECTION_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?)",
                 (
                     connection.connection_id,
@@ -234,37 +242,41 @@ class SQLiteStore:
                     connection.expires_at,
                 ),
             )
-            return self._open_connections(db, connection.username)
+            return self._open_connections(db, connection.username, now)
 
-    def _open_connections(self, db: sqlite3.Connection, username: str) -> frozenset[str]:
+    def _open_connections(
+        self, db: Database, username: str, now: float
+    ) -> frozenset[str]:
         rows = db.execute(
             "SELECT connection_id FROM connections WHERE username = ? AND expires_at > ?",
-            (username, time.time()),
+            (username, now),
         ).fetchall()
-        return frozenset(row[0] for row in rows)
+        return frozenset(row["connection_id"] for row in rows)
 
-    def get_connection(self, connection_id: str) -> Connection | None:
+    def get_connection(self, connection_id: str, *, now: float) -> Connection | None:
         with self._read() as db:
             row = db.execute(
-                "SELECT connection_id, username, token_hash, connected_at, expires_at"
-                " FROM connections WHERE connection_id = ? AND expires_at > ?",
-                (connection_id, time.time()),
+                f"SELECT {_CONNECTION_COLUMNS} FROM connections"
+                " WHERE connection_id = ? AND expires_at > ?",
+                (connection_id, now),
             ).fetchone()
-        return Connection(*row) if row else None
+        return _record(Connection, row) if row else None
 
-    def unbind_connection(self, connection_id: str) -> Unbound | None:
+    def unbind_connection(self, connection_id: str, *, now: float) -> Unbound | None:
         with self._write() as db:
             row = db.execute(
                 "DELETE FROM connections WHERE connection_id = ?"
-                " RETURNING connection_id, username, token_hash, connected_at, expires_at",
+                f" RETURNING {_CONNECTION_COLUMNS}",
                 (connection_id,),
             ).fetchone()
             if row is None:
                 return None
-            connection = Connection(*row)
-            return Unbound(connection, self._open_connections(db, connection.username))
+            connection = _record(Connection, row)
+            return Unbound(connection, self._open_connections(db, connection.username, now))
 
-    def connections_of(self, usernames: list[str]) -> dict[str, frozenset[str]]:
+    def connections_of(
+        self, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
         found: dict[str, set[str]] = {name: set() for name in usernames}
         if not usernames:
             return {}
@@ -273,17 +285,18 @@ class SQLiteStore:
             rows = db.execute(
                 f"SELECT username, connection_id FROM connections"
                 f" WHERE username IN ({marks}) AND expires_at > ?",
-                (*found, time.time()),
+                (*found, now),
             ).fetchall()
-        for username, connection_id in rows:
-            found[username].add(connection_id)
+        for row in rows:
+            found[row["username"]].add(row["connection_id"])
         return {name: frozenset(ids) for name, ids in found.items()}
 
     # messages
 
-    def save_message(self, message: Message, idempotency_ttl: float) -> SaveResult:
-        conversation = conversation_key(message.sender, message.recipient)
-        now = time.time()
+    def save_message(
+        self, message: Message, idempotency_ttl: float, *, now: float
+    ) -> SaveResult:
+        conversation = rules.conversation_key(message.sender, message.recipient)
         with self._write() as db:
             earlier = db.execute(
                 f"SELECT {_M_COLUMNS} FROM sends s JOIN messages m"
@@ -292,7 +305,7 @@ class SQLiteStore:
                 (message.sender, message.client_id, now),
             ).fetchone()
             if earlier is not None:
-                return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
+                return SaveResult(SaveOutcome.DUPLICATE, _record(Message, earlier, "m_"))
             exists = db.execute(
                 "SELECT 1 FROM users WHERE username = ?", (message.recipient,)
             ).fetchone()
@@ -339,10 +352,13 @@ class SQLiteStore:
             rows = db.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages"
                 " WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                (conversation_key(a, b), before or "\U0010ffff", limit + 1),
+                (
+                    rules.conversation_key(a, b),
+                    before or "\U0010ffff",
+                    rules.history_fetch_size(limit),
+                ),
             ).fetchall()
-        more = len(rows) > limit
-        return [_message(row) for row in reversed(rows[:limit])], more
+        return rules.history_page([_record(Message, row) for row in rows], limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         with self._read() as db:
@@ -355,11 +371,11 @@ class SQLiteStore:
             ).fetchall()
         return [
             Conversation(
-                other=row[0],
-                last=_message(row[4:]),
-                unread=row[1],
-                read_up_to=row[2],
-                their_read_up_to=row[3],
+                other=row["other"],
+                last=_record(Message, row, "m_"),
+                unread=row["unread"],
+                read_up_to=row["read_up_to"],
+                their_read_up_to=row["their_read_up_to"],
             )
             for row in rows
         ]
@@ -372,12 +388,13 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return False
-            conversation, read_up_to = row
-            pointer = max(read_up_to, up_to)
-            (unread,) = db.execute(
-                "SELECT count(*) FROM messages WHERE conversation = ? AND sender = ? AND id > ?",
+            conversation = row["conversation"]
+            pointer = rules.advance_read_pointer(row["read_up_to"], up_to)
+            unread = db.execute(
+                "SELECT count(*) AS unread FROM messages"
+                " WHERE conversation = ? AND sender = ? AND id > ?",
                 (conversation, other, pointer),
-            ).fetchone()
+            ).fetchone()["unread"]
             db.execute(
                 "UPDATE summaries SET read_up_to = ?, unread = ? WHERE owner = ? AND other = ?",
                 (pointer, unread, username, other),

@@ -1,6 +1,6 @@
-"""Fixtures of the store contract suite: every test runs against both stores,
-a SQLite file and DynamoDB (moto's server mode on loopback, one fresh table
-per test)."""
+"""Fixtures of the store contract suite: every test runs against every store,
+the in-memory reference, a SQLite file and DynamoDB (moto's server mode on
+loopback, one fresh table per test)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,14 @@ from chalicelib.model import Store
 from tests.contract.helpers import Factory
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
     """Opens the store under test (the same data each call: a second client)."""
+    if request.param == "memory":
+        from chalicelib.store.memory import MemoryStore
+
+        shared = MemoryStore()
+        return lambda: shared
     if request.param == "sqlite":
         from chalicelib.store.sqlite import SQLiteStore
 

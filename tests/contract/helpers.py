@@ -8,6 +8,11 @@ from chalicelib.ids import iso_timestamp, message_id
 from chalicelib.model import Connection, Message, SaveOutcome, Store, User
 
 
+def now() -> float:
+    """The time the stores are told (the core's clock, in production)."""
+    return time.time()
+
+
 class Factory:
     """Builds records for tests: users, connections, messages with ids that
     increase by one millisecond per message."""
@@ -36,7 +41,7 @@ class Factory:
 
     def send(self, sender: str, recipient: str, text: str = "", client_id: str = "") -> Message:
         message = self.message(sender, recipient, text, client_id)
-        result = self.store.save_message(message, 3600)
+        result = self.store.save_message(message, 3600, now=now())
         assert result.outcome is SaveOutcome.STORED, result
         return message
 

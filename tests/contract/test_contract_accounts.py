@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.model import Session, Store, User
-from tests.contract.helpers import Factory
+from tests.contract.helpers import Factory, now
 
 
 def test_create_user_is_unique(store: Store) -> None:
@@ -82,28 +82,28 @@ def test_concurrent_failed_logins_are_all_counted(make_store: Callable[[], Store
 
 def test_search_users_by_prefix_in_order_with_limit(store: Store, factory: Factory) -> None:
     factory.users("anna", "al_x", "alex", "alice", "bob", "albert", "a.b", "zed")
-    assert [name for name, _ in store.search_users("al", 10)] == [
+    assert [name for name, _ in store.search_users("al", 10, now=now())] == [
         "al_x",
         "albert",
         "alex",
         "alice",
     ]
-    assert [name for name, _ in store.search_users("al", 2)] == ["al_x", "albert"]
+    assert [name for name, _ in store.search_users("al", 2, now=now())] == ["al_x", "albert"]
     # '_' and '.' are literal, not wildcards
-    assert [name for name, _ in store.search_users("al_", 10)] == ["al_x"]
-    assert [name for name, _ in store.search_users("a.", 10)] == ["a.b"]
-    assert store.search_users("alexa", 10) == []
-    assert store.search_users("q", 10) == []
-    assert [name for name, _ in store.search_users("a", 3)] == ["a.b", "al_x", "albert"]
+    assert [name for name, _ in store.search_users("al_", 10, now=now())] == ["al_x"]
+    assert [name for name, _ in store.search_users("a.", 10, now=now())] == ["a.b"]
+    assert store.search_users("alexa", 10, now=now()) == []
+    assert store.search_users("q", 10, now=now()) == []
+    assert [name for name, _ in store.search_users("a", 3, now=now())] == ["a.b", "al_x", "albert"]
 
 
 def test_search_users_reports_who_is_online(store: Store, factory: Factory) -> None:
     factory.users("alice", "alex", "alba")
-    store.bind_connection(factory.connection("c-alice", "alice"))
-    store.bind_connection(factory.connection("c-alba", "alba", lifetime=-1))  # expired
-    store.bind_connection(factory.connection("c-alex", "alex"))
-    store.unbind_connection("c-alex")
-    assert store.search_users("al", 10) == [
+    store.bind_connection(factory.connection("c-alice", "alice"), now=now())
+    store.bind_connection(factory.connection("c-alba", "alba", lifetime=-1), now=now())  # expired
+    store.bind_connection(factory.connection("c-alex", "alex"), now=now())
+    store.unbind_connection("c-alex", now=now())
+    assert store.search_users("al", 10, now=now()) == [
         ("alba", False),
         ("alex", False),
         ("alice", True),
@@ -113,13 +113,13 @@ def test_search_users_reports_who_is_online(store: Store, factory: Factory) -> N
 def test_sessions_round_trip_and_revoke(store: Store) -> None:
     session = Session("a" * 64, "alice", time.time() + 3600)
     store.put_session(session)
-    assert store.get_session("a" * 64) == session
-    assert store.get_session("b" * 64) is None
+    assert store.get_session("a" * 64, now=now()) == session
+    assert store.get_session("b" * 64, now=now()) is None
     store.delete_session("a" * 64)
-    assert store.get_session("a" * 64) is None
+    assert store.get_session("a" * 64, now=now()) is None
     store.delete_session("a" * 64)  # deleting twice is fine
 
 
 def test_an_expired_session_is_gone(store: Store) -> None:
     store.put_session(Session("c" * 64, "alice", time.time() - 1))
-    assert store.get_session("c" * 64) is None
+    assert store.get_session("c" * 64, now=now()) is None

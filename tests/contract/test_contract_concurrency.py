@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.ids import iso_timestamp, message_id
 from chalicelib.model import Message, SaveOutcome, SaveResult, Store, User
+from tests.contract.helpers import now
 
 THREADS = 6
 SENDS_PER_THREAD = 12
@@ -58,7 +59,7 @@ def test_concurrent_sends_in_one_conversation(make_store: Callable[[], Store]) -
             if client_id.startswith("shared"):
                 sender, recipient = "alice", "bob"
             message = _message(sender, recipient, client_id)
-            result = store.save_message(message, 3600)
+            result = store.save_message(message, 3600, now=now())
             with lock:
                 results.append((message, result))
 
@@ -99,7 +100,7 @@ def test_mark_read_racing_new_messages_keeps_unread_exact(
     for name in ("alice", "bob"):
         assert reader.create_user(User(name, "h", 0.0))
     first = _message("alice", "bob", "first")
-    writer.save_message(first, 3600)
+    writer.save_message(first, 3600, now=now())
     time.sleep(0.002)  # every later id is in a later millisecond, so above ``first``
     sent = [first]
     done = threading.Event()
@@ -107,14 +108,17 @@ def test_mark_read_racing_new_messages_keeps_unread_exact(
     def write() -> None:
         for i in range(25):
             message = _message("alice", "bob", f"m{i}")
-            writer.save_message(message, 3600)
+            writer.save_message(message, 3600, now=now())
             sent.append(message)
         done.set()
 
     thread = threading.Thread(target=write)
     thread.start()
-    while not done.is_set():
+    while True:  # at least once, even when the writer finishes first
+        finished = done.is_set()
         assert reader.mark_read("bob", "alice", first.id)
+        if finished:
+            break
     thread.join()
     summary = reader.conversations("bob")[0]
     assert summary.read_up_to == first.id

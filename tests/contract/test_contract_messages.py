@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from chalicelib.model import Conversation, SaveOutcome, SaveResult, Store
-from tests.contract.helpers import Factory
+from tests.contract.helpers import Factory, now
 
 
 def test_a_stored_message_is_in_both_histories_and_summaries(
@@ -13,7 +13,7 @@ def test_a_stored_message_is_in_both_histories_and_summaries(
 ) -> None:
     factory.users("alice", "bob")
     message = factory.message("alice", "bob", "hello 👋 «bob»")
-    assert store.save_message(message, 3600) == SaveResult(SaveOutcome.STORED, message)
+    assert store.save_message(message, 3600, now=now()) == SaveResult(SaveOutcome.STORED, message)
     assert store.history("alice", "bob", None, 50) == ([message], False)
     assert store.history("bob", "alice", None, 50) == ([message], False)
     assert store.conversations("alice") == [Conversation("bob", message, 0)]
@@ -26,10 +26,11 @@ def test_a_repeated_client_id_is_a_duplicate_and_changes_nothing(
     factory.users("alice", "bob", "carol")
     first = factory.send("alice", "bob", "one", client_id="k1")
     retry = factory.message("alice", "bob", "one again", client_id="k1")
-    assert store.save_message(retry, 3600) == SaveResult(SaveOutcome.DUPLICATE, first)
+    assert store.save_message(retry, 3600, now=now()) == SaveResult(SaveOutcome.DUPLICATE, first)
     # the key is (sender, client_id): even another recipient is a duplicate
     elsewhere = factory.message("alice", "carol", "other", client_id="k1")
-    assert store.save_message(elsewhere, 3600) == SaveResult(SaveOutcome.DUPLICATE, first)
+    duplicate = SaveResult(SaveOutcome.DUPLICATE, first)
+    assert store.save_message(elsewhere, 3600, now=now()) == duplicate
     assert store.history("alice", "bob", None, 50) == ([first], False)
     assert store.history("alice", "carol", None, 50) == ([], False)
     assert store.conversations("bob") == [Conversation("alice", first, 1)]
@@ -44,24 +45,25 @@ def test_a_client_id_can_be_reused_once_its_marker_expired(
 ) -> None:
     factory.users("alice", "bob")
     first = factory.message("alice", "bob", "one", client_id="k1")
-    assert store.save_message(first, 0.05).outcome is SaveOutcome.STORED
+    assert store.save_message(first, 0.05, now=now()).outcome is SaveOutcome.STORED
     time.sleep(0.1)
     later = factory.message("alice", "bob", "two", client_id="k1")
-    assert store.save_message(later, 3600) == SaveResult(SaveOutcome.STORED, later)
+    assert store.save_message(later, 3600, now=now()) == SaveResult(SaveOutcome.STORED, later)
     assert store.history("alice", "bob", None, 50) == ([first, later], False)
     duplicate = factory.message("alice", "bob", "three", client_id="k1")
-    assert store.save_message(duplicate, 3600) == SaveResult(SaveOutcome.DUPLICATE, later)
+    earlier = SaveResult(SaveOutcome.DUPLICATE, later)
+    assert store.save_message(duplicate, 3600, now=now()) == earlier
 
 
 def test_an_unknown_recipient_stores_nothing(store: Store, factory: Factory) -> None:
     factory.users("alice")
     message = factory.message("alice", "ghost", client_id="k1")
-    assert store.save_message(message, 3600) == SaveResult(SaveOutcome.NO_SUCH_USER)
+    assert store.save_message(message, 3600, now=now()) == SaveResult(SaveOutcome.NO_SUCH_USER)
     assert store.history("alice", "ghost", None, 50) == ([], False)
     assert store.conversations("alice") == []
     # the client_id was not used up
     factory.users("ghost")
-    assert store.save_message(message, 3600).outcome is SaveOutcome.STORED
+    assert store.save_message(message, 3600, now=now()).outcome is SaveOutcome.STORED
 
 
 def test_history_pages_backwards_oldest_first(store: Store, factory: Factory) -> None:
@@ -112,8 +114,8 @@ def test_a_late_commit_of_an_older_message_does_not_move_last_back(
     factory.users("alice", "bob")
     older = factory.message("alice", "bob", "made first")
     newer = factory.message("bob", "alice", "made second")
-    assert store.save_message(newer, 3600).outcome is SaveOutcome.STORED
-    assert store.save_message(older, 3600).outcome is SaveOutcome.STORED
+    assert store.save_message(newer, 3600, now=now()).outcome is SaveOutcome.STORED
+    assert store.save_message(older, 3600, now=now()).outcome is SaveOutcome.STORED
     assert store.conversations("alice") == [Conversation("bob", newer, 1)]
     assert store.conversations("bob") == [Conversation("alice", newer, 1)]
     assert store.history("alice", "bob", None, 10) == ([older, newer], False)

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 
 from chalicelib.model import SaveOutcome, Session, User
 from chalicelib.store.dynamodb import DynamoDBStore
-from tests.contract.helpers import Factory
+from tests.contract.helpers import Factory, now
 
 
 class _Body:
@@ -52,13 +52,14 @@ def test_the_per_message_path_is_three_requests_and_never_scans(
 ) -> None:
     factory = Factory(dynamo)
     factory.users("alice", "bob")
-    dynamo.bind_connection(factory.connection("a1", "alice"))
-    dynamo.bind_connection(factory.connection("b1", "bob"))
+    dynamo.bind_connection(factory.connection("a1", "alice"), now=now())
+    dynamo.bind_connection(factory.connection("b1", "bob"), now=now())
     calls.clear()
     # what the core does for one send
-    assert dynamo.get_connection("a1") is not None
-    assert dynamo.save_message(factory.message("alice", "bob"), 3600).outcome is SaveOutcome.STORED
-    assert dynamo.connections_of(["bob", "alice"]) == {
+    assert dynamo.get_connection("a1", now=now()) is not None
+    saved = dynamo.save_message(factory.message("alice", "bob"), 3600, now=now())
+    assert saved.outcome is SaveOutcome.STORED
+    assert dynamo.connections_of(["bob", "alice"], now=now()) == {
         "bob": frozenset({"b1"}),
         "alice": frozenset({"a1"}),
     }
@@ -71,21 +72,21 @@ def test_no_store_operation_scans(dynamo: DynamoDBStore, calls: list[str]) -> No
     dynamo.get_user("alice")
     dynamo.record_failed_login("alice", time.time(), 900)
     dynamo.clear_failed_logins("alice")
-    dynamo.search_users("a", 20)
-    dynamo.search_users("", 20)
+    dynamo.search_users("a", 20, now=now())
+    dynamo.search_users("", 20, now=now())
     dynamo.put_session(Session("h" * 64, "alice", time.time() + 60))
-    dynamo.get_session("h" * 64)
+    dynamo.get_session("h" * 64, now=now())
     dynamo.delete_session("h" * 64)
-    dynamo.bind_connection(factory.connection("a1", "alice"))
-    dynamo.bind_connection(factory.connection("a2", "alice"))
-    dynamo.get_connection("a1")
-    dynamo.connections_of(["alice", "bob"])
+    dynamo.bind_connection(factory.connection("a1", "alice"), now=now())
+    dynamo.bind_connection(factory.connection("a2", "alice"), now=now())
+    dynamo.get_connection("a1", now=now())
+    dynamo.connections_of(["alice", "bob"], now=now())
     message = factory.send("alice", "bob")
-    dynamo.save_message(message, 3600)
+    dynamo.save_message(message, 3600, now=now())
     dynamo.history("alice", "bob", None, 50)
     dynamo.conversations("bob")
     dynamo.mark_read("bob", "alice", message.id)
-    dynamo.unbind_connection("a1")
+    dynamo.unbind_connection("a1", now=now())
     assert "Scan" not in calls
     assert set(calls) <= {
         "GetItem",
@@ -102,10 +103,10 @@ def test_connections_of_reads_a_hundred_users_per_request(
     dynamo: DynamoDBStore, calls: list[str]
 ) -> None:
     calls.clear()
-    dynamo.connections_of([f"user{i}" for i in range(100)])
+    dynamo.connections_of([f"user{i}" for i in range(100)], now=now())
     assert calls == ["BatchGetItem"]
     calls.clear()
-    dynamo.connections_of([f"user{i}" for i in range(101)])
+    dynamo.connections_of([f"user{i}" for i in range(101)], now=now())
     assert calls == ["BatchGetItem", "BatchGetItem"]
 
 
@@ -114,7 +115,7 @@ def test_ephemeral_items_carry_the_ttl_attribute(dynamo: DynamoDBStore) -> None:
     factory.users("alice", "bob")
     dynamo.put_session(Session("s" * 64, "alice", 1_900_000_000.0))
     connection = factory.connection("a1", "alice")
-    dynamo.bind_connection(connection)
+    dynamo.bind_connection(connection, now=now())
     message = factory.send("alice", "bob", client_id="k1")
 
     def item(pk: str, sk: str) -> dict[str, Any]:
@@ -135,8 +136,8 @@ def test_ephemeral_items_carry_the_ttl_attribute(dynamo: DynamoDBStore) -> None:
 def test_binding_drops_expired_connections_from_the_profile(dynamo: DynamoDBStore) -> None:
     factory = Factory(dynamo)
     factory.users("alice")
-    dynamo.bind_connection(factory.connection("old", "alice", lifetime=-1))
-    dynamo.bind_connection(factory.connection("new", "alice"))
+    dynamo.bind_connection(factory.connection("old", "alice", lifetime=-1), now=now())
+    dynamo.bind_connection(factory.connection("new", "alice"), now=now())
     profile = dynamo.client.get_item(
         TableName=dynamo.table, Key={"pk": {"S": "USER#alice"}, "sk": {"S": "PROFILE"}}
     )["Item"]
@@ -162,7 +163,7 @@ def test_a_transaction_conflict_is_retried(dynamo: DynamoDBStore, calls: list[st
     dynamo.client.meta.events.register("before-send.dynamodb.TransactWriteItems", conflict_once)
     calls.clear()
     message = factory.message("alice", "bob")
-    assert dynamo.save_message(message, 3600).outcome is SaveOutcome.STORED
+    assert dynamo.save_message(message, 3600, now=now()).outcome is SaveOutcome.STORED
     assert injected == ["conflict"]
     assert calls == ["TransactWriteItems", "TransactWriteItems"]
     assert dynamo.history("alice", "bob", None, 10) == ([message], False)

@@ -26,7 +26,7 @@ def _open_and_send(path: str, sender: str, barrier: Any, results: Any) -> None:
             now = 1_800_000_000.0 + i
             saved = store.save_message(
                 Message(ids(now), sender, "bob", f"m{i}", iso_timestamp(now), f"{sender}-{i}"),
-                3600,
+                3600, now=now,
             )
             assert saved.outcome is SaveOutcome.STORED
         results.put(None)

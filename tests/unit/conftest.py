@@ -1,19 +1,18 @@
-"""Fixtures for the unit and handler suites: a chat core on a SQLite file with
-an adjustable clock, and a driver that sends frames and collects what comes out."""
+"""Fixtures for the unit and handler suites: a chat core on the in-memory
+reference store with an adjustable clock, and a driver that sends frames and
+collects what comes out."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.auth import ScryptCost
 from chalicelib.chat import Chat, ChatConfig, Outcome
-from chalicelib.store.sqlite import SQLiteStore
+from chalicelib.store.memory import MemoryStore
 
 
 class Clock:
@@ -70,12 +69,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    yield SQLiteStore(str(tmp_path / "chat.db"))
+def store() -> MemoryStore:
+    return MemoryStore()
 
 
 @pytest.fixture
-def chat(store: SQLiteStore, clock: Clock) -> Chat:
+def chat(store: MemoryStore, clock: Clock) -> Chat:
     return Chat(store, ChatConfig(scrypt_cost=ScryptCost(1024, 8, 1)), clock=clock)
 
 

@@ -1,4 +1,4 @@
-"""The chat core's decisions, on a real SQLite store: accounts, sessions,
+"""The chat core's decisions, on the in-memory reference store: accounts, sessions,
 delivery, history, conversations, receipts, presence, and every error code."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import json
 import pytest
 
 from chalicelib import protocol
-from chalicelib.chat import CONNECTION_LIFETIME, Chat, InternalFailure
-from chalicelib.store.sqlite import SQLiteStore
+from chalicelib.accounts import CONNECTION_LIFETIME
+from chalicelib.chat import Chat, InternalFailure
+from chalicelib.store.memory import MemoryStore
 
 from .conftest import Clock, Driver
 
@@ -30,7 +31,7 @@ def test_username_taken_case_insensitively(driver: Driver) -> None:
     assert reply["code"] == protocol.USERNAME_TAKEN and reply["action"] == "register"
 
 
-def test_passwords_are_stored_only_as_hashes(driver: Driver, store: SQLiteStore) -> None:
+def test_passwords_are_stored_only_as_hashes(driver: Driver, store: MemoryStore) -> None:
     driver.sign_up("c1", "alice", "correct horse")
     user = store.get_user("alice")
     assert user is not None and "correct horse" not in user.password_hash
@@ -281,18 +282,20 @@ def test_disconnect_runs_once_safely(driver: Driver) -> None:
     assert driver.disconnect("never-bound").frames == []
 
 
-def test_forget_gone_connections(driver: Driver, chat: Chat, store: SQLiteStore) -> None:
+def test_forget_gone_connections(
+    driver: Driver, chat: Chat, store: MemoryStore, clock: Clock
+) -> None:
     driver.sign_up("a1", "alice")
     chat.forget(["a1"])
-    assert store.get_connection("a1") is None
-    assert store.connections_of(["alice"]) == {"alice": frozenset()}
+    assert store.get_connection("a1", now=clock.now) is None
+    assert store.connections_of(["alice"], now=clock.now) == {"alice": frozenset()}
 
 
 def test_connection_binding_expires_after_api_gateway_limit(
-    driver: Driver, store: SQLiteStore
+    driver: Driver, store: MemoryStore, clock: Clock
 ) -> None:
     driver.sign_up("a1", "alice")
-    binding = store.get_connection("a1")
+    binding = store.get_connection("a1", now=clock.now)
     assert binding is not None
     assert binding.expires_at - binding.connected_at == CONNECTION_LIFETIME
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 import app as chat_app
 from chalicelib import protocol
+from chalicelib.actions import ACTIONS
 from tests.lambda_harness import Connections, invoke, lambda_app
 
 from .events import websocket_event
@@ -78,8 +80,8 @@ def test_gone_connection_is_removed_and_message_still_stored(
     to_alice = [f["type"] for f in connections.to("A")]
     assert to_alice[-2:] == ["ack", "presence"]  # bob's last connection went away
     store = chat_app.service().chat.store
-    assert store.get_connection("B") is None
-    assert store.connections_of(["bob"]) == {"bob": frozenset()}
+    assert store.get_connection("B", now=time.time()) is None
+    assert store.connections_of(["bob"], now=time.time()) == {"bob": frozenset()}
     messages, _ = store.history("alice", "bob", None, 10)
     assert [m.text for m in messages] == ["are you there"]
 
@@ -147,7 +149,7 @@ frames = st.one_of(
                                      "token", "username", "password", "limit", "before",
                                      "up_to"]),
                     st.one_of(st.none(), st.integers(), st.text(max_size=30),
-                              st.sampled_from(list(protocol._PARSERS))),
+                              st.sampled_from(list(ACTIONS))),
                     ).map(json.dumps),
 )
 

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import protocol
+from chalicelib.actions import ACTIONS, parse
 from chalicelib.ids import iso_timestamp, message_id
-from chalicelib.protocol import ProtocolError, parse
+from chalicelib.protocol import ProtocolError
 
 VALID_ID = message_id(1_800_000_000.0, 12345)
 
@@ -135,7 +136,7 @@ json_values = st.recursive(
 
 
 @given(
-    st.sampled_from(sorted(protocol._PARSERS)),
+    st.sampled_from(sorted(ACTIONS)),
     st.dictionaries(
         st.sampled_from(["username", "password", "token", "to", "text", "client_id", "with",
                          "before", "limit", "query", "up_to"]),

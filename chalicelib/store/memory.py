@@ -1,0 +1,198 @@
+"""In-memory implementation of the Store: the reference for the contract suite
+and the fast store of the core's unit tests. Thread-safe (one lock); its data
+lives and dies with the object.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+from chalicelib import rules
+from chalicelib.model import (
+    Connection,
+    Conversation,
+    Message,
+    SaveOutcome,
+    SaveResult,
+    Session,
+    Unbound,
+    User,
+)
+
+
+@dataclass
+class _Summary:
+    """One person's summary of a conversation."""
+
+    last_id: str
+    unread: int = 0
+    read_up_to: str = ""
+    their_read_up_to: str = ""
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A used (sender, client_id), until ``expires_at``."""
+
+    message: Message
+    expires_at: float
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._users: dict[str, User] = {}
+        self._sessions: dict[str, Session] = {}
+        self._connections: dict[str, Connection] = {}
+        # conversation key -> message id -> message
+        self._messages: dict[str, dict[str, Message]] = {}
+        self._marks: dict[tuple[str, str], _Mark] = {}
+        # (owner, other) -> summary
+        self._summaries: dict[tuple[str, str], _Summary] = {}
+
+    # accounts
+
+    def create_user(self, user: User) -> bool:
+        with self._lock:
+            if user.username in self._users:
+                return False
+            self._users[user.username] = replace(user, failed_logins=0, failed_window_start=0.0)
+            return True
+
+    def get_user(self, username: str) -> User | None:
+        with self._lock:
+            return self._users.get(username)
+
+    def record_failed_login(self, username: str, now: float, window: float) -> int:
+        with self._lock:
+            user = self._users.get(username)
+            if user is None:
+                return 0
+            if rules.failed_login_window_open(user.failed_window_start, now, window):
+                user = replace(user, failed_logins=user.failed_logins + 1)
+            else:
+                user = replace(user, failed_logins=1, failed_window_start=now)
+            self._users[username] = user
+            return user.failed_logins
+
+    def clear_failed_logins(self, username: str) -> None:
+        with self._lock:
+            user = self._users.get(username)
+            if user is not None:
+                self._users[username] = replace(user, failed_logins=0, failed_window_start=0.0)
+
+    def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
+        with self._lock:
+            names = sorted(name for name in self._users if name.startswith(prefix))[:limit]
+            return [(name, bool(self._open_connections(name, now))) for name in names]
+
+    # sessions
+
+    def put_session(self, session: Session) -> None:
+        with self._lock:
+            self._sessions[session.token_hash] = session
+
+    def get_session(self, token_hash: str, *, now: float) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(token_hash)
+        return session if session is not None and session.expires_at > now else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._lock:
+            self._sessions.pop(token_hash, None)
+
+    # connections
+
+    def bind_connection(self, connection: Connection, *, now: float) -> frozenset[str]:
+        with self._lock:
+            self._connections[connection.connection_id] = connection
+            return self._open_connections(connection.username, now)
+
+    def _open_connections(self, username: str, now: float) -> frozenset[str]:
+        return frozenset(
+            c.connection_id
+            for c in self._connections.values()
+            if c.username == username and c.expires_at > now
+        )
+
+    def get_connection(self, connection_id: str, *, now: float) -> Connection | None:
+        with self._lock:
+            connection = self._connections.get(connection_id)
+        return connection if connection is not None and connection.expires_at > now else None
+
+    def unbind_connection(self, connection_id: str, *, now: float) -> Unbound | None:
+        with self._lock:
+            connection = self._connections.pop(connection_id, None)
+            if connection is None:
+                return None
+            return Unbound(connection, self._open_connections(connection.username, now))
+
+    def connections_of(
+        self, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        with self._lock:
+            return {name: self._open_connections(name, now) for name in usernames}
+
+    # messages
+
+    def save_message(
+        self, message: Message, idempotency_ttl: float, *, now: float
+    ) -> SaveResult:
+        mark_key = (message.sender, message.client_id)
+        conversation = rules.conversation_key(message.sender, message.recipient)
+        with self._lock:
+            mark = self._marks.get(mark_key)
+            if mark is not None and mark.expires_at > now:
+                return SaveResult(SaveOutcome.DUPLICATE, mark.message)
+            if message.recipient not in self._users:
+                return SaveResult(SaveOutcome.NO_SUCH_USER)
+            self._messages.setdefault(conversation, {})[message.id] = message
+            self._marks[mark_key] = _Mark(message, now + idempotency_ttl)
+            for owner, other, unread in (
+                (message.sender, message.recipient, 0),
+                (message.recipient, message.sender, 1),
+            ):
+                summary = self._summaries.setdefault((owner, other), _Summary(message.id))
+                summary.last_id = max(summary.last_id, message.id)
+                summary.unread += unread
+        return SaveResult(SaveOutcome.STORED, message)
+
+    def history(
+        self, a: str, b: str, before: str | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        with self._lock:
+            messages = self._messages.get(rules.conversation_key(a, b), {})
+            ids = sorted((i for i in messages if before is None or i < before), reverse=True)
+            newest_first = [messages[i] for i in ids[: rules.history_fetch_size(limit)]]
+        return rules.history_page(newest_first, limit)
+
+    def conversations(self, username: str) -> list[Conversation]:
+        with self._lock:
+            found = [
+                Conversation(
+                    other=other,
+                    last=self._messages[rules.conversation_key(owner, other)][summary.last_id],
+                    unread=summary.unread,
+                    read_up_to=summary.read_up_to,
+                    their_read_up_to=summary.their_read_up_to,
+                )
+                for (owner, other), summary in self._summaries.items()
+                if owner == username
+            ]
+        found.sort(key=lambda c: c.last.id, reverse=True)
+        return found
+
+    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+        with self._lock:
+            summary = self._summaries.get((username, other))
+            if summary is None:
+                return False
+            pointer = rules.advance_read_pointer(summary.read_up_to, up_to)
+            messages = self._messages.get(rules.conversation_key(username, other), {}).values()
+            summary.read_up_to = pointer
+            summary.unread = sum(1 for m in messages if m.sender == other and m.id > pointer)
+            peer = self._summaries.get((other, username))
+            if peer is not None:
+                peer.their_read_up_to = rules.advance_read_pointer(peer.their_read_up_to, pointer)
+        return True

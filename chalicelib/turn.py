@@ -1,0 +1,74 @@
+"""What one event produces (``Outcome`` of ``Outgoing`` frames) and what a
+handler is given to decide it (``Turn``: the store, the core's clock reading,
+the caller and its binding).
+
+No I/O here. The core (chalicelib/chat.py) makes one ``Turn`` per event; the
+handlers (chalicelib/accounts.py, chalicelib/messaging.py) add frames to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import auth, protocol
+from chalicelib.model import Connection, Store
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    connection_id: str
+    frame: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """What one event produced: frames in delivery order (pushes to others
+    first, the reply to the calling connection last) and a code for the log."""
+
+    frames: list[Outgoing] = field(default_factory=list)
+    code: str = "ok"
+    action: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    max_text: int = protocol.DEFAULT_MAX_TEXT
+    scrypt_cost: auth.ScryptCost = field(default_factory=auth.ScryptCost)
+
+
+@dataclass
+class Turn:
+    """One event being handled. ``now`` is the core's one clock reading for
+    the whole event; every store call that compares times is given it."""
+
+    store: Store
+    config: ChatConfig
+    now: float
+    connection_id: str
+    outcome: Outcome
+    new_message_id: Callable[[float], str]
+    new_token: Callable[[], str]
+    dummy_hash: Callable[[], str]
+    # the caller's binding to a user, when it is signed in
+    binding: Connection | None = None
+
+    @property
+    def me(self) -> str:
+        """The signed-in caller (actions that need sign-in only get here signed in)."""
+        if self.binding is None:
+            raise RuntimeError("handler of an action that needs sign-in ran signed out")
+        return self.binding.username
+
+    def reply(self, frame: dict[str, Any]) -> None:
+        """The direct reply to the caller (always the last frame)."""
+        self.outcome.frames.append(Outgoing(self.connection_id, frame))
+
+    def push(self, frame: dict[str, Any], usernames: list[str]) -> None:
+        """Queue ``frame`` for every open connection of ``usernames`` but the caller's."""
+        for connections in self.store.connections_of(usernames, now=self.now).values():
+            self.outcome.frames.extend(
+                Outgoing(c, frame) for c in sorted(connections) if c != self.connection_id
+            )
