@@ -1,4 +1,4 @@
-"""API Gateway WebSocket events and a Lambda context object, shaped like AWS's."""
+"""API Gateway WebSocket events and ids, shaped like AWS's."""
 
 from __future__ import annotations
 
@@ -171,24 +171,3 @@ def route_event(route: str, peer: Peer, body: str | bytes | None = None) -> dict
     if route == "$disconnect":
         return disconnect_event(peer, 1000, "")
     return message_event(peer, body or "")
-
-
-class LambdaContext:
-    """The few attributes of Lambda's context object that handlers read."""
-
-    function_version = "$LATEST"
-    memory_limit_in_mb = 128
-    timeout_seconds = 60
-
-    def __init__(self, function_name: str, region: str) -> None:
-        self.function_name = function_name
-        self.aws_request_id = new_uuid()
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:000000000000:function:{function_name}"
-        )
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"localgw/[$LATEST]{random_bytes(16).hex()}"
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
