@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -15,40 +14,15 @@ from typing import Any
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class _RandomBytes:
-    """``os.urandom`` drawn a page at a time. Each ``os.urandom`` call releases the GIL;
-    on the event loop thread, with handler threads busy (``--isolation thread``), a few
-    ids per message made getting it back a large share of the gateway's time."""
-
-    PAGE = 4096
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._page = b""
-        self._at = 0
-
-    def __call__(self, n: int) -> bytes:
-        with self._lock:
-            if self._at + n > len(self._page):
-                self._page = os.urandom(max(self.PAGE, n))
-                self._at = 0
-            start = self._at
-            self._at += n
-            return self._page[start : self._at]
-
-
-random_bytes = _RandomBytes()
-
-
 def new_id() -> str:
     """An id in API Gateway's form (connection, request and message ids look alike):
     11 random bytes, URL-safe base64, e.g. ``'RYGzEcSNvHcCH8A='``."""
-    return base64.urlsafe_b64encode(random_bytes(11)).decode("ascii")
+    return base64.urlsafe_b64encode(os.urandom(11)).decode("ascii")
 
 
 def new_uuid() -> str:
     """A random (version 4) UUID, as Lambda's and API Gateway's request ids are."""
-    return str(uuid.UUID(bytes=random_bytes(16), version=4))
+    return str(uuid.UUID(bytes=os.urandom(16), version=4))
 
 
 def new_api_id() -> str:

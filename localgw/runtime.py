@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -106,7 +107,7 @@ class LambdaContext:
             f"arn:aws:lambda:{region}:000000000000:function:{function_name}"
         )
         self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"localgw/[$LATEST]{events.random_bytes(16).hex()}"
+        self.log_stream_name = f"localgw/[$LATEST]{os.urandom(16).hex()}"
         self._deadline = time.monotonic() + self.timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
