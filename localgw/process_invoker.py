@@ -82,7 +82,10 @@ class ProcessInvoker:
         self._connections = connections
         self._endpoint = endpoint
         await asyncio.gather(*(self._spawn() for _ in range(self.size)))
-        description, exclusive_path, error = await self._request("prepare")
+        try:
+            description, exclusive_path, error = await self._request("prepare")
+        except WorkerExited as exited:
+            error = f"the app's prepare_local ended its process ({exited})"
         if error is not None:
             raise SystemExit(error)
         return Prepared(description, exclusive_path)
