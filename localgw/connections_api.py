@@ -73,11 +73,16 @@ def description(peer: events.Peer, last_active_at: float) -> Reply:
 
 
 class ConnectionsAPI(Protocol):
-    """The gateway as the invokers reach it, on the event loop."""
+    """The gateway as the invokers reach it."""
 
-    async def call(self, method: str, connection_id: str, body: bytes) -> Reply:
-        """One @connections call from a handler. A POST is answered once the gateway
-        has taken the message (as API Gateway answers 200), and sent in call order."""
+    def take(self, connection_id: str, data: bytes) -> Reply:
+        """PostToConnection from a handler, from any thread: checked now (the connection,
+        then the size) and answered at once, as API Gateway answers 200 when it has the
+        message; the frame is sent on the event loop in call order."""
+        ...
+
+    async def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
+        """Any @connections call, on the event loop (GET describes, DELETE closes)."""
         ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,9 @@ class Gateway:
         self.stage = stage
         self.api_id = events.new_api_id()
         self.connections: dict[str, Connection] = {}
+        # made on the event loop it serves; handler threads post through it
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.stopping = False
         self._sessions: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
@@ -92,18 +96,22 @@ class Gateway:
         assert conn is not None  # refused when it is not open
         return conn
 
-    async def call(self, method: str, connection_id: str, body: bytes) -> Reply:
-        """A handler's @connections call (localgw.connections_api.ConnectionsAPI). A post
-        is answered once taken, as API Gateway answers 200 when it has the message,
-        and sent in call order: tasks start in creation order and queue on the
-        connection's FIFO send lock."""
-        if method != "POST":
-            return await self.manage(method, connection_id, body)
-        accepted = self._accept(connection_id, body)
+    def take(self, connection_id: str, data: bytes) -> Reply:
+        """A handler's post, from any thread (localgw.connections_api.ConnectionsAPI):
+        checked against the connections as they are now, answered at once, and sent in
+        call order (callbacks run in order, each task starts in creation order and
+        queues on the connection's FIFO send lock)."""
+        accepted = self._accept(connection_id, data)
         if isinstance(accepted, Reply):
             return accepted
-        self.spawn(self.post(connection_id, body))
+        if threading.get_ident() == self._loop_thread:
+            self._send_taken(connection_id, data)
+        else:
+            self._loop.call_soon_threadsafe(self._send_taken, connection_id, data)
         return TAKEN
+
+    def _send_taken(self, connection_id: str, data: bytes) -> None:
+        self.spawn(self.post(connection_id, data))
 
     async def post(self, connection_id: str, data: bytes) -> Reply:
         accepted = self._accept(connection_id, data)
@@ -123,7 +131,7 @@ class Gateway:
         except Exception:
             return GONE
         conn.touch()
-        return Reply(200)
+        return TAKEN
 
     async def get(self, connection_id: str) -> Reply:
         conn = self.connections.get(connection_id)

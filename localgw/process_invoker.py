@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from localgw.connections_api import ConnectionsAPI
+from localgw.connections_api import ConnectionsAPI, Reply
 from localgw.runtime import Invocation, Prepared, RemoteError, report
 from localgw.worker import WorkerSettings, worker_main
 
@@ -184,7 +184,12 @@ class ProcessInvoker:
     def _handle(self, worker: Worker, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "call":
-            self._spawn_task(self._call(worker, *message[1:]))
+            _, call_id, method, connection_id, body = message
+            assert self._connections is not None
+            if method == "POST":  # the hot path: answered at once, no task
+                self._answer(worker, call_id, self._connections.take(connection_id, body))
+            else:
+                self._spawn_task(self._call(worker, call_id, method, connection_id, body))
         elif kind in ("done", "prepared"):
             self._answered(worker, message[1], message[2:])
         elif kind == "ready":
@@ -197,7 +202,9 @@ class ProcessInvoker:
         self, worker: Worker, call_id: int, method: str, connection_id: str, body: bytes
     ) -> None:
         assert self._connections is not None
-        reply = await self._connections.call(method, connection_id, body)
+        self._answer(worker, call_id, await self._connections.manage(method, connection_id, body))
+
+    def _answer(self, worker: Worker, call_id: int, reply: Reply) -> None:
         with contextlib.suppress(OSError):
             worker.pipe.send(("reply", call_id, reply.status, reply.body, reply.error_type))
 

@@ -17,14 +17,16 @@ REPLY_TIMEOUT = 30.0
 
 
 class LoopConnections:
-    """The gateway's @connections API from a handler thread: each call runs on the event
-    loop and the thread waits for its answer."""
+    """The gateway's @connections API from a handler thread: a post is taken at once;
+    any other call runs on the event loop and the thread waits for its answer."""
 
     def __init__(self, api: ConnectionsAPI, loop: asyncio.AbstractEventLoop) -> None:
         self.api = api
         self.loop = loop
 
     def call(self, method: str, connection_id: str, body: bytes) -> Reply:
+        if method == "POST":
+            return self.api.take(connection_id, body)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -32,7 +34,7 @@ class LoopConnections:
         if running is self.loop:
             raise RuntimeError("the @connections API cannot be called on the event loop")
         future = asyncio.run_coroutine_threadsafe(
-            self.api.call(method, connection_id, body), self.loop
+            self.api.manage(method, connection_id, body), self.loop
         )
         return future.result(timeout=REPLY_TIMEOUT)
 

@@ -25,7 +25,10 @@ def message(body: str) -> dict[str, Any]:
 class Unused:
     """The gateway's @connections API, for an app that never calls it."""
 
-    async def call(self, method: str, connection_id: str, body: bytes) -> Reply:
+    def take(self, connection_id: str, data: bytes) -> Reply:
+        raise AssertionError("the echo app makes no @connections call")
+
+    async def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
         raise AssertionError("the echo app makes no @connections call")
 
 
