@@ -17,6 +17,7 @@ from chalicelib.chat import Chat, ChatConfig
 from chalicelib.service import ChatService
 from chalicelib.settings import Settings
 from chalicelib.store import open_store
+from chalicelib.store.prepare import prepare_local as prepare_local  # localgw calls it
 
 app = Chalice(app_name="serverless-chat")
 app.experimental_feature_flags.update(["WEBSOCKETS"])

@@ -72,13 +72,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 class _TakesEverything:
     """The gateway side of the bridge: every post accepted at once."""
 
-    def post(self, connection_id: str, data: bytes) -> Any:
-        from localgw.gateway import Reply
+    def call(self, method: str, connection_id: str, body: bytes) -> Any:
+        from localgw.connections_api import TAKEN
 
-        return Reply(200)
-
-    def manage(self, method: str, connection_id: str, body: bytes) -> Any:
-        raise AssertionError("a send makes no other @connections call")
+        assert method == "POST", "a send makes no other @connections call"
+        return TAKEN
 
 
 def handler_cpu_ms_per_send(sends: int = SENDS) -> float:
@@ -86,7 +84,7 @@ def handler_cpu_ms_per_send(sends: int = SENDS) -> float:
     of CPU per send. Nothing leaves the process: the bridge answers every post."""
     from localgw import events
     from localgw.bridge import Bridge
-    from localgw.cli import lambda_handlers
+    from localgw.runtime import LambdaContext, lambda_handlers
 
     with tempfile.TemporaryDirectory(prefix="bench-handler-") as tmp, _environment(
         {**loopback_env(), "CHAT_STORE": f"sqlite:///{tmp}/chat.db", "CHAT_LOG_LEVEL": "WARNING"}
@@ -102,7 +100,7 @@ def handler_cpu_ms_per_send(sends: int = SENDS) -> float:
             bridge = Bridge(_TakesEverything(), api, "http://127.0.0.1:9/local")
             bridge.attach()
             handlers = lambda_handlers(app_module.app)
-            context = events.LambdaContext("bench", "us-east-1")
+            context = LambdaContext("bench", "us-east-1")
             peers = {
                 name: events.Peer(conn, time.time(), "127.0.0.1", "bench", "127.0.0.1:9",
                                   "local", "benchapi01")

@@ -470,6 +470,19 @@ def faults_section(faults: dict[str, Any] | None) -> list[str]:
     return out
 
 
+# Sections measured by hand (outside bench/) follow this line; rewriting the page keeps them.
+HAND_WRITTEN = "<!-- written by hand from here on; bench/report.py keeps it as it is -->"
+
+
+def _hand_written(doc: Path) -> str:
+    try:
+        text = doc.read_text()
+    except OSError:
+        return ""
+    at = text.find(HAND_WRITTEN)
+    return "" if at < 0 else "\n" + text[at:]
+
+
 def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
     parts = {name: results.load(name, directory)
              for name in ("load", "scale", "cost", "coldstart", "faults", "aws_calls")}
@@ -507,7 +520,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         *faults_section(parts["faults"]),
     ]
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip() + "\n")
+    doc.write_text("\n".join(lines).rstrip() + "\n" + _hand_written(doc))
     return doc
 
 

@@ -14,25 +14,23 @@ come back as the modeled exceptions (``GoneException``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import botocore
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from localgw.gateway import Gateway, Reply
+from localgw.connections_api import NOT_FOUND, Connections, Reply
 
 logger = logging.getLogger("localgw")
 
 SERVICE = "apigatewaymanagementapi"
 HOOK_ID = "localgw-connections"
 MARKER = "/@connections/"
-REPLY_TIMEOUT = 30.0
 
 
 class _Body:
@@ -43,41 +41,6 @@ class _Body:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._data
-
-
-class Connections(Protocol):
-    """The gateway as the bridge reaches it, from a handler thread or a worker process."""
-
-    def post(self, connection_id: str, data: bytes) -> Reply:
-        """PostToConnection: answered at once, the frame sent soon after in call order."""
-        ...
-
-    def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
-        """Any other @connections call (GET describes, DELETE closes)."""
-        ...
-
-
-class LoopConnections:
-    """The gateway in this process, from the handler threads."""
-
-    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop) -> None:
-        self.gateway = gateway
-        self.loop = loop
-
-    def post(self, connection_id: str, data: bytes) -> Reply:
-        return self.gateway.post_soon(connection_id, data, self.loop)
-
-    def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            raise RuntimeError("the @connections API cannot be called on the event loop")
-        future = asyncio.run_coroutine_threadsafe(
-            self.gateway.manage(method, connection_id, body), self.loop
-        )
-        return future.result(timeout=REPLY_TIMEOUT)
 
 
 class Bridge:
@@ -120,8 +83,8 @@ class Bridge:
     def _post(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         connection_id = unquote(params["url_path"].split(MARKER, 1)[1])
         body = params["body"]
-        reply = self.connections.post(
-            connection_id, body.encode("utf-8") if isinstance(body, str) else body
+        reply = self.connections.call(
+            "POST", connection_id, body.encode("utf-8") if isinstance(body, str) else body
         )
         http = AWSResponse(params["url"], reply.status, _headers(reply), _Body(reply.body))
         parsed: dict[str, Any] = {
@@ -135,7 +98,7 @@ class Bridge:
     def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         path = urlsplit(request.url).path
         if MARKER not in path:
-            reply = Reply(404, b'{"message": "Not Found"}', "NotFoundException")
+            reply = NOT_FOUND
         else:
             connection_id = unquote(path.split(MARKER, 1)[1])
             body = request.body or b""
@@ -146,7 +109,7 @@ class Bridge:
             elif not isinstance(body, bytes):
                 data = body.read()
                 body = data.encode("utf-8") if isinstance(data, str) else data
-            reply = self.connections.manage(request.method or "GET", connection_id, body)
+            reply = self.connections.call(request.method or "GET", connection_id, body)
         return AWSResponse(request.url, reply.status, _headers(reply), _Body(reply.body))
 
 

@@ -1,22 +1,30 @@
-"""Command line: flags and environment, loading the app like Lambda does, serving, and
-a clean stop on SIGINT/SIGTERM."""
+"""Command line: flags and environment, wiring the gateway to the invoker the flags
+choose, serving, and a clean stop on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import importlib
+import ipaddress
 import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
+
+from localgw import store_lock
+from localgw.connections_api import Quotas
+from localgw.gateway import Gateway
+from localgw.invoker import Invoker
+from localgw.process_invoker import ProcessInvoker
+from localgw.routes import CONNECTIONS_API_MODES, Frontend, build_app
+from localgw.runtime import configure_logging
+from localgw.thread_invoker import ThreadInvoker
+from localgw.worker import WorkerSettings
 
 logger = logging.getLogger("localgw")
 
@@ -34,8 +42,11 @@ environment:
   CHAT_LOG_LEVEL              the app's log level (default: --log-level)
   LOCALGW_*                   defaults for the flags above, e.g. LOCALGW_IDLE_TIMEOUT=5
 
-The @connections API is served at http://HOST:PORT/@connections/{connectionId}
-(POST sends, GET describes, DELETE closes), e.g.
+Before serving, the gateway calls the app module's prepare_local(), if it has one
+(this app's makes its store ready). The @connections API is served at
+http://HOST:PORT/@connections/{connectionId} (POST sends, GET describes, DELETE
+closes) to loopback peers only, unless --connections-api says otherwise. It checks no
+credentials: anyone who reaches it can post to, read and close any connection. E.g.
   aws apigatewaymanagementapi post-to-connection --endpoint-url http://127.0.0.1:8000 \\
       --connection-id ID --cli-binary-format raw-in-base64-out --data '{"type":"pong"}'
 See docs/localgw.md.
@@ -82,6 +93,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--workers", type=int, default=int(_env("WORKERS", "0")) or None,
         help="handlers that run at once, like concurrent Lambdas (default:"
         f" {PROCESS_WORKERS} processes or {THREAD_WORKERS} threads)")
+    add("--connections-api", choices=CONNECTIONS_API_MODES,
+        default=_env("CONNECTIONS_API", "loopback"),
+        help="who may call the HTTP @connections API: loopback peers, any peer (anyone who"
+        " reaches the port can then forge, read and close connections), or no one"
+        " (default %(default)s; the app's own calls never go over HTTP)")
     add("--log-level", default=_env("LOG_LEVEL", "INFO"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
         help="gateway log level (default %(default)s)")
@@ -89,29 +105,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if not args.workers:
         args.workers = PROCESS_WORKERS if args.isolation == "process" else THREAD_WORKERS
     return args
-
-
-def load_app(spec: str, app_dir: str) -> Any:
-    module_name, _, attribute = spec.partition(":")
-    sys.path.insert(0, str(Path(app_dir).resolve()))
-    app = getattr(importlib.import_module(module_name), attribute or "app")
-    if not hasattr(app, "websocket_handlers"):
-        raise SystemExit(f"{spec} is not a Chalice app (no websocket_handlers)")
-    return app
-
-
-def lambda_handlers(app: Any) -> dict[str, Any]:
-    """Route key -> the callable Lambda would invoke for it. ``app.websocket_handlers``
-    holds each route's config; the deployed Lambda handler is the wrapped function
-    Chalice records in ``handler_map`` under the same name."""
-    handlers = {}
-    for route, config in app.websocket_handlers.items():
-        handler = app.handler_map.get(config.name)
-        if handler is None:
-            module_name, _, attribute = config.handler_string.rpartition(".")
-            handler = getattr(importlib.import_module(module_name), attribute)
-        handlers[route] = handler
-    return handlers
 
 
 def configure_environment(log_level: str) -> None:
@@ -122,15 +115,6 @@ def configure_environment(log_level: str) -> None:
     # No instance metadata lookups for credentials on a laptop (they only add delays).
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     os.environ.setdefault("CHAT_LOG_LEVEL", log_level)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if level != "DEBUG":
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-        logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -144,26 +128,34 @@ def listening_socket(host: str, port: int) -> socket.socket:
         raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}") from error
 
 
-async def serve(args: argparse.Namespace) -> None:
-    from localgw.bridge import Bridge, LoopConnections
-    from localgw.gateway import Gateway, Quotas
-    from localgw.invoke import Invoker, Invokes
-    from localgw.routes import Frontend, build_app
-    from localgw.store import prepare_store
-    from localgw.workers import ProcessInvoker, WorkerSettings
+def invoker_for(args: argparse.Namespace) -> Invoker:
+    if args.isolation == "thread":
+        return ThreadInvoker(args.app, args.app_dir, args.workers)
+    return ProcessInvoker(WorkerSettings(args.app, args.app_dir, args.log_level), args.workers)
 
-    store = prepare_store()
+
+def warn_if_exposed(host: str, connections_api: str) -> None:
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return
+    logger.warning(
+        "listening on %s: other machines can reach the chat and its WebSocket API%s",
+        host,
+        {"loopback": "; the HTTP @connections API still answers only loopback peers",
+         "off": "; the HTTP @connections API is off",
+         "any": ", and ANYONE can use the HTTP @connections API (no credentials): post"
+                " to, read and close every connection"}[connections_api],
+    )
+
+
+async def serve(args: argparse.Namespace) -> None:
     quotas = Quotas(args.idle_timeout, args.max_connection_duration, args.max_message_bytes)
-    invoker: Invokes
-    app: Any = None
-    if args.isolation == "process":
-        invoker = ProcessInvoker(
-            WorkerSettings(args.app, args.app_dir, args.log_level, quotas), args.workers
-        )
-    else:
-        app = load_app(args.app, args.app_dir)
-        invoker = Invoker(lambda_handlers(app), args.workers, getattr(app, "app_name", "app"))
+    invoker = invoker_for(args)
     gateway = Gateway(invoker, quotas, args.stage)
+    warn_if_exposed(args.host, args.connections_api)
 
     # Bound first, served last: the handlers need the port for their @connections
     # endpoint, and no client may reach the gateway before they can run.
@@ -172,14 +164,14 @@ async def serve(args: argparse.Namespace) -> None:
     shown = f"[{host}]" if ":" in host else host
     local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
     endpoint = f"http://{local}:{port}/{args.stage}"
-    if isinstance(invoker, ProcessInvoker):
-        await invoker.start(gateway, endpoint)
-    elif isinstance(invoker, Invoker) and getattr(app, "websocket_api", None) is not None:
-        bridge = Bridge(LoopConnections(gateway, asyncio.get_running_loop()),
-                        app.websocket_api, endpoint)
-        bridge.attach()
-        invoker.before_call = bridge.check
-    runner = web.AppRunner(build_app(gateway, Frontend(Path(args.frontend))), shutdown_timeout=1.0)
+    try:
+        prepared = await invoker.start(gateway, endpoint)
+        lock = store_lock.hold(prepared.exclusive_path) if prepared.exclusive_path else None
+    except BaseException:
+        invoker.shutdown()
+        raise
+    app = build_app(gateway, Frontend(Path(args.frontend)), args.connections_api)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
 
@@ -190,8 +182,8 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"Serving chat on http://{shown}:{port}/", flush=True)
     logger.info(
         "store: %s; handlers: %d %s; WebSocket API at ws://%s:%s/ws; frontend from %s",
-        store, args.workers, "processes" if args.isolation == "process" else "threads",
-        shown, port, args.frontend,
+        prepared.description, args.workers,
+        "processes" if args.isolation == "process" else "threads", shown, port, args.frontend,
     )
     await stop.wait()
 
@@ -201,6 +193,7 @@ async def serve(args: argparse.Namespace) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(runner.cleanup(), timeout=1.0)
     invoker.shutdown()
+    store_lock.release(lock)
     if invoker.busy:
         # a handler that is still running would keep the process alive past 5 s
         logger.warning("exiting with %d handler(s) running", invoker.busy)

@@ -1,11 +1,10 @@
-"""API Gateway WebSocket events and a Lambda context object, shaped like AWS's."""
+"""API Gateway WebSocket events and ids, shaped like AWS's."""
 
 from __future__ import annotations
 
 import base64
 import os
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -15,40 +14,15 @@ from typing import Any
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class _RandomBytes:
-    """``os.urandom`` drawn a page at a time. Each ``os.urandom`` call releases the GIL;
-    on the event loop thread, with handler threads busy (``--isolation thread``), a few
-    ids per message made getting it back a large share of the gateway's time."""
-
-    PAGE = 4096
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._page = b""
-        self._at = 0
-
-    def __call__(self, n: int) -> bytes:
-        with self._lock:
-            if self._at + n > len(self._page):
-                self._page = os.urandom(max(self.PAGE, n))
-                self._at = 0
-            start = self._at
-            self._at += n
-            return self._page[start : self._at]
-
-
-random_bytes = _RandomBytes()
-
-
 def new_id() -> str:
     """An id in API Gateway's form (connection, request and message ids look alike):
     11 random bytes, URL-safe base64, e.g. ``'RYGzEcSNvHcCH8A='``."""
-    return base64.urlsafe_b64encode(random_bytes(11)).decode("ascii")
+    return base64.urlsafe_b64encode(os.urandom(11)).decode("ascii")
 
 
 def new_uuid() -> str:
     """A random (version 4) UUID, as Lambda's and API Gateway's request ids are."""
-    return str(uuid.UUID(bytes=random_bytes(16), version=4))
+    return str(uuid.UUID(bytes=os.urandom(16), version=4))
 
 
 def new_api_id() -> str:
@@ -171,24 +145,3 @@ def route_event(route: str, peer: Peer, body: str | bytes | None = None) -> dict
     if route == "$disconnect":
         return disconnect_event(peer, 1000, "")
     return message_event(peer, body or "")
-
-
-class LambdaContext:
-    """The few attributes of Lambda's context object that handlers read."""
-
-    function_version = "$LATEST"
-    memory_limit_in_mb = 128
-    timeout_seconds = 60
-
-    def __init__(self, function_name: str, region: str) -> None:
-        self.function_name = function_name
-        self.aws_request_id = new_uuid()
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:000000000000:function:{function_name}"
-        )
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"localgw/[$LATEST]{random_bytes(16).hex()}"
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))

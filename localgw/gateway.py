@@ -1,22 +1,34 @@
-"""The WebSocket side of the emulated API Gateway: connection lifecycle, quotas, ordering,
-and the @connections operations (post, get, delete) that handlers and HTTP callers use."""
+"""The WebSocket side of the emulated API Gateway: connection lifecycle, quotas (frame and
+message sizes, idle and total time), the order of events per connection, and the
+@connections operations (post, get, delete) on its sockets that handlers and HTTP
+callers use."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
 from localgw import events
+from localgw.connections_api import (
+    GONE,
+    METHOD_NOT_ALLOWED,
+    TAKEN,
+    Quotas,
+    Reply,
+    description,
+    refusal,
+)
 from localgw.events import Peer
-from localgw.invoke import Invokes
+from localgw.frames import FrameLimitedResponse
+from localgw.invoker import Invoker
 
 logger = logging.getLogger("localgw")
 
@@ -24,49 +36,12 @@ GOING_AWAY = (int(WSCloseCode.GOING_AWAY), "Going away")
 NO_STATUS = (1005, "Client-side close frame status not set")
 ABNORMAL = (1006, "Connection was closed abnormally")
 TOO_BIG = (int(WSCloseCode.MESSAGE_TOO_BIG), "Message too big")
+# API Gateway: "binary frames in incoming message payloads are not supported"
+BINARY = (int(WSCloseCode.UNSUPPORTED_DATA), "Binary frames are not supported")
 CLOSED_BY_SERVER = (int(WSCloseCode.OK), "Connection closed by server")
 # how long a close waits for the client's closing handshake
 CLOSE_TIMEOUT = 1.0
 QUEUE_LIMIT = 256
-
-
-@dataclass(frozen=True)
-class Quotas:
-    idle_timeout: float = 600.0
-    max_duration: float = 7200.0
-    max_message_bytes: int = 128 * 1024
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An @connections API answer, as API Gateway shapes it."""
-
-    status: int
-    body: bytes = b""
-    error_type: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": events.new_uuid()}
-        if self.error_type:
-            headers["x-amzn-ErrorType"] = self.error_type
-        return headers
-
-
-GONE = Reply(410, b"", "GoneException")
-
-
-def refusal(is_open: bool, data: bytes, quotas: Quotas) -> Reply | None:
-    """Why API Gateway would refuse a post, if it would: the connection, then the size."""
-    if not is_open:
-        return GONE
-    if len(data) > quotas.max_message_bytes:
-        message = f"Message payload exceeds {quotas.max_message_bytes} bytes"
-        return Reply(413, json.dumps({"message": message}).encode(), "PayloadTooLargeException")
-    return None
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 @dataclass(eq=False)
@@ -97,12 +72,15 @@ class Connection:
 
 
 class Gateway:
-    def __init__(self, invoker: Invokes, quotas: Quotas, stage: str) -> None:
+    def __init__(self, invoker: Invoker, quotas: Quotas, stage: str) -> None:
         self.invoker = invoker
         self.quotas = quotas
         self.stage = stage
         self.api_id = events.new_api_id()
         self.connections: dict[str, Connection] = {}
+        # made on the event loop it serves; handler threads post through it
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.stopping = False
         self._sessions: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
@@ -118,20 +96,21 @@ class Gateway:
         assert conn is not None  # refused when it is not open
         return conn
 
-    def post_soon(
-        self, connection_id: str, data: bytes, loop: asyncio.AbstractEventLoop
-    ) -> Reply:
-        """A post from a handler thread: answered at once, as API Gateway answers 200
-        when it has taken the message, and sent by the event loop in call order."""
+    def take(self, connection_id: str, data: bytes) -> Reply:
+        """A handler's post, from any thread (localgw.connections_api.ConnectionsAPI):
+        checked against the connections as they are now, answered at once, and sent in
+        call order (callbacks run in order, each task starts in creation order and
+        queues on the connection's FIFO send lock)."""
         accepted = self._accept(connection_id, data)
         if isinstance(accepted, Reply):
             return accepted
-        loop.call_soon_threadsafe(self.send_later, connection_id, data)
-        return Reply(200)
+        if threading.get_ident() == self._loop_thread:
+            self._send_taken(connection_id, data)
+        else:
+            self._loop.call_soon_threadsafe(self._send_taken, connection_id, data)
+        return TAKEN
 
-    def send_later(self, connection_id: str, data: bytes) -> None:
-        """A post taken already (from a handler): sent in call order. Tasks start in
-        creation order and queue on the connection's FIFO send lock."""
+    def _send_taken(self, connection_id: str, data: bytes) -> None:
         self.spawn(self.post(connection_id, data))
 
     async def post(self, connection_id: str, data: bytes) -> Reply:
@@ -152,19 +131,13 @@ class Gateway:
         except Exception:
             return GONE
         conn.touch()
-        return Reply(200)
+        return TAKEN
 
     async def get(self, connection_id: str) -> Reply:
         conn = self.connections.get(connection_id)
         if conn is None or not conn.open:
             return GONE
-        # the wire names; boto3 presents them as ConnectedAt, Identity.SourceIp, ...
-        info = {
-            "connectedAt": iso(conn.peer.connected_at),
-            "identity": {"sourceIp": conn.peer.source_ip, "userAgent": conn.peer.user_agent},
-            "lastActiveAt": iso(conn.last_active_at),
-        }
-        return Reply(200, json.dumps(info).encode())
+        return description(conn.peer, conn.last_active_at)
 
     async def delete(self, connection_id: str) -> Reply:
         conn = self.connections.get(connection_id)
@@ -180,7 +153,7 @@ class Gateway:
             return await self.get(connection_id)
         if method == "DELETE":
             return await self.delete(connection_id)
-        return Reply(405, b'{"message": "Method not allowed"}', "BadRequestException")
+        return METHOD_NOT_ALLOWED
 
     # lifecycle
 
@@ -190,7 +163,6 @@ class Gateway:
             return
         conn.closing = True
         conn.open = False
-        self.invoker.closed(conn.id)
         conn.disconnect = (code, reason)
         try:
             await conn.ws.close(code=code, message=reason.encode())
@@ -241,7 +213,8 @@ class Gateway:
             chosen = _header(result.response or {}, "Sec-WebSocket-Protocol")
             if chosen:
                 protocols = (chosen,)
-        ws = web.WebSocketResponse(
+        ws = FrameLimitedResponse(
+            self.quotas.max_frame_bytes,
             protocols=protocols,
             autoping=False,
             compress=False,
@@ -254,7 +227,6 @@ class Gateway:
         try:
             await ws.prepare(request)
             self.connections[conn.id] = conn
-            self.invoker.opened(conn.id)
             if self.stopping:
                 await self.close(conn, *GOING_AWAY)
             await self._read(conn)
@@ -262,7 +234,6 @@ class Gateway:
             logger.debug("connection %s failed", conn.id, exc_info=True)
         finally:
             conn.open = False
-            self.invoker.closed(conn.id)
             self.connections.pop(conn.id, None)
             if conn.disconnect is None:
                 conn.disconnect = ABNORMAL
@@ -285,7 +256,10 @@ class Gateway:
                 msg = await ws.receive(timeout=timeout)
             except TimeoutError:
                 continue
-            if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+            if msg.type is WSMsgType.BINARY:
+                if not conn.closing:
+                    await self.close(conn, *BINARY)
+            elif msg.type is WSMsgType.TEXT:
                 conn.touch()
                 await conn.queue.put(events.message_event(conn.peer, msg.data))
             elif msg.type is WSMsgType.PING:

@@ -1,15 +1,19 @@
 """The HTTP side of the one port: frontend files with SPA fallback, /config.js, /ws, and
-the @connections management API."""
+the @connections management API (for loopback peers only, unless told otherwise)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import mimetypes
+import re
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
+from localgw.connections_api import FORBIDDEN, NOT_FOUND
 from localgw.gateway import Gateway
 
 logger = logging.getLogger("localgw")
@@ -28,6 +32,35 @@ _TYPES = {
 _TEXT = ("text/", "application/json", "application/manifest+json", "image/svg+xml")
 # the responses the frontend's policy headers (CSP etc.) apply to
 _POLICY_TYPES = ("text/html", "text/javascript", "text/css")
+# who may use the HTTP @connections API (--connections-api)
+CONNECTIONS_API_MODES = ("loopback", "any", "off")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def unservable(raw_path: str) -> bool:
+    """A path no file can have: a bad percent-escape, NUL, or bytes that are not UTF-8."""
+    if _BAD_ESCAPE.search(raw_path):
+        return True
+    decoded = unquote_to_bytes(raw_path.split("?", 1)[0])
+    if b"\x00" in decoded:
+        return True
+    try:
+        decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 class Frontend:
@@ -74,6 +107,8 @@ class Frontend:
         return candidate if candidate.is_file() else None
 
     async def handle(self, request: web.Request) -> web.Response:
+        if unservable(request.raw_path):
+            return web.Response(status=404, text="Not Found")
         path = self._file(request.match_info.get("tail", ""))
         if path is None:
             path = self.root / "index.html"
@@ -96,16 +131,23 @@ def config_script(request: web.Request) -> str:
     return f"window.CHAT_CONFIG = {json.dumps(config)};\n"
 
 
-def build_app(gateway: Gateway, frontend: Frontend) -> web.Application:
+def build_app(
+    gateway: Gateway, frontend: Frontend, connections_api: str = "loopback"
+) -> web.Application:
     async def config_js(request: web.Request) -> web.Response:
         response = frontend.respond(config_script(request).encode(), "text/javascript")
         response.headers["Cache-Control"] = "no-store"
         return response
 
     async def connections(request: web.Request) -> web.Response:
-        reply = await gateway.manage(
-            request.method, request.match_info["connection_id"], await request.read()
-        )
+        if connections_api == "off":
+            reply = NOT_FOUND
+        elif connections_api == "loopback" and not is_loopback(request.remote):
+            reply = FORBIDDEN
+        else:
+            reply = await gateway.manage(
+                request.method, request.match_info["connection_id"], await request.read()
+            )
         return web.Response(status=reply.status, body=reply.body or None, headers=reply.headers())
 
     app = web.Application(client_max_size=gateway.quotas.max_message_bytes + 1024)

@@ -4,7 +4,6 @@ against tests/e2e/apps/probe_app.py."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import time
@@ -66,11 +65,16 @@ def test_events_have_api_gateway_shape(probe: Probe) -> None:
     assert disconnect["disconnectStatusCode"] == 1000
 
 
-def test_binary_frames_arrive_base64_encoded(probe: Probe) -> None:
+def test_a_binary_frame_closes_with_1003(probe: Probe) -> None:
+    # API Gateway: "binary frames in incoming message payloads are not supported"
     async def body() -> None:
         async with connect(probe.gateway.ws_url) as ws:
-            reply = await ask(ws, b"\x00\xffbinary")
-            assert base64.b64decode(reply["binary"]) == b"\x00\xffbinary"
+            connection_id = (await ask(ws, "whoami"))["id"]
+            await ws.send(b"\x00\xffbinary")
+            code, _ = await closed_with(ws)
+            assert code == 1003
+        assert probe.wait_disconnect(connection_id)["disconnectStatusCode"] == 1003
+        assert not [e for e in probe.events() if e.get("isBase64Encoded")]
 
     run(body())
 
@@ -175,14 +179,34 @@ def test_handler_exception_sends_internal_server_error_and_keeps_serving(probe: 
     assert "RuntimeError: handler failed on purpose" in probe.gateway.log()
 
 
-def test_oversized_message_closes_with_1009(probe: Probe) -> None:
-    limit = 128 * 1024
+FRAME_LIMIT = 32 * 1024
+MESSAGE_LIMIT = 128 * 1024
 
+
+def test_a_message_of_128_kb_may_come_in_frames_of_32_kb(probe: Probe) -> None:
+    async def body() -> None:
+        async with connect(probe.gateway.ws_url, max_size=None) as ws:
+            assert await ask(ws, "x" * FRAME_LIMIT) == {"len": FRAME_LIMIT}
+            fragments = ["x" * FRAME_LIMIT] * (MESSAGE_LIMIT // FRAME_LIMIT)
+            await ws.send(fragments)
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"len": MESSAGE_LIMIT}
+
+    run(body())
+
+
+@pytest.mark.parametrize(
+    "message",
+    [["x" * (FRAME_LIMIT + 1)], ["x" * FRAME_LIMIT, "x" * (FRAME_LIMIT + 1)],
+     ["x" * FRAME_LIMIT] * 4 + ["x"]],
+    ids=["one frame over 32 KB", "second frame over 32 KB", "message over 128 KB"],
+)
+def test_a_frame_over_32_kb_or_a_message_over_128_kb_closes_with_1009(
+    probe: Probe, message: list[str]
+) -> None:
     async def body() -> None:
         async with connect(probe.gateway.ws_url, max_size=None) as ws:
             connection_id = (await ask(ws, "whoami"))["id"]
-            assert await ask(ws, "x" * limit) == {"len": limit}
-            await ws.send("x" * (limit + 1))
+            await ws.send(message[0] if len(message) == 1 else message)
             code, _ = await closed_with(ws)
             assert code == 1009
         assert probe.wait_disconnect(connection_id)["disconnectStatusCode"] == 1009

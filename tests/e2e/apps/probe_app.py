@@ -1,6 +1,7 @@
 """A Chalice app that exercises the gateway contract: it rejects or fails $connect on
-request, raises on demand, calls send/info/close through app.websocket_api, and records
-every $connect and $disconnect event as a JSON line in the file named by PROBE_LOG."""
+request (or posts to itself from it), raises on demand, calls send/info/close through
+app.websocket_api, and records every $connect and $disconnect event as a JSON line in
+the file named by PROBE_LOG."""
 
 from __future__ import annotations
 
@@ -33,8 +34,15 @@ def reply(event: WebsocketEvent, payload: dict[str, Any]) -> None:
 @app.on_ws_connect()
 def connect(event: WebsocketEvent) -> Response | None:
     raw = event.to_dict()
-    record(raw)
     query = raw.get("queryStringParameters") or {}
+    if "post" in query:
+        # the connection exists only once $connect returns: API Gateway answers Gone
+        try:
+            app.websocket_api.send(event.connection_id, "too early")
+            raw["probe_post"] = "sent"
+        except WebsocketDisconnectedError:
+            raw["probe_post"] = "gone"
+    record(raw)
     if "boom" in query:
         raise RuntimeError("connect failed on purpose")
     if "reject" in query:
@@ -79,6 +87,15 @@ def message(event: WebsocketEvent) -> None:
         reply(event, {"swapped": True})
     elif command == "die":
         os._exit(3)  # the handler's process ends mid-invocation
+    elif command == "wait-send":
+        # posts after the target may have closed during this invocation
+        seconds, target = rest.split(" ", 1)
+        time.sleep(float(seconds))
+        try:
+            app.websocket_api.send(target, "late")
+            reply(event, {"sent": True})
+        except WebsocketDisconnectedError as gone:
+            reply(event, {"gone": gone.connection_id})
     elif command == "sleep":
         time.sleep(float(rest))
         reply(event, {"slept": float(rest)})
