@@ -9,17 +9,21 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from websockets.asyncio.client import connect
 
+from localgw.connections_api import GONE, Quotas, Reply
+from localgw.gateway import Gateway as WebSocketGateway
+from localgw.routes import Frontend, build_app
 from tests.e2e.conftest import ROOT, Gateway, Probe, ask, probe_args, run
 
 SERVING_ANY = re.compile(r"Serving chat on http://([^/\s]+)/")
@@ -70,20 +74,6 @@ def test_paths_no_file_can_have_answer_404_without_a_traceback(
     connection.close()
     time.sleep(0.1)  # for a log line that would follow
     assert "Traceback" not in probe.gateway.log()[before:]
-
-
-def non_loopback_address() -> str:
-    """This machine's address on its first non-loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
-        try:
-            probe_socket.connect(("192.0.2.1", 9))  # no packet is sent for UDP connect
-            address = str(probe_socket.getsockname()[0])
-        except OSError:
-            address = ""
-    if not address or address.startswith("127."):
-        pytest.fail("this test needs a non-loopback IPv4 address on this machine",
-                    pytrace=False)
-    return address
 
 
 class Exposed:
@@ -138,22 +128,54 @@ def exposed(tmp_path: Path) -> Iterator[Callable[[str], Exposed]]:
 def test_the_connections_api_answers_only_loopback_peers_by_default(
     exposed: Callable[[str], Exposed],
 ) -> None:
-    outside = non_loopback_address()
     gateway = exposed("loopback")
     assert gateway.status("127.0.0.1") == 410  # an unknown connection, as API Gateway says
-    assert gateway.status(outside) == 403
-    assert gateway.status(outside, "DELETE") == 403
     assert "other machines can reach" in gateway.log()
 
 
 def test_connections_api_any_and_off(exposed: Callable[[str], Exposed]) -> None:
-    outside = non_loopback_address()
     anyone = exposed("any")
-    assert anyone.status(outside) == 410
+    assert anyone.status("127.0.0.1") == 410
     assert "ANYONE can use the HTTP @connections API" in anyone.log()
     off = exposed("off")
     assert off.status("127.0.0.1") == 404
     assert off.status("127.0.0.1", "POST") == 404
+
+
+class _Peer(asyncio.Transport):
+    """A transport whose far end is another machine. Tests here never send traffic
+    beyond loopback, so a peer elsewhere is the one part that cannot be real."""
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return ("203.0.113.9", 40000) if name == "peername" else default
+
+
+class _Gone:
+    quotas = Quotas()
+
+    async def manage(self, method: str, connection_id: str, body: bytes) -> Reply:
+        return GONE
+
+    async def session(self, request: object) -> None:
+        raise AssertionError("no WebSocket here")
+
+
+@pytest.mark.parametrize(("mode", "method", "status"), [
+    ("loopback", "GET", 403), ("loopback", "DELETE", 403), ("loopback", "POST", 403),
+    ("any", "GET", 410), ("off", "GET", 404),
+])
+def test_a_peer_on_another_machine(mode: str, method: str, status: int) -> None:
+    app = build_app(cast(WebSocketGateway, _Gone()), Frontend(ROOT / "frontend"), mode)
+    request = make_mocked_request(method, "/@connections/AAAAAAAAAAAAAAA=", app=app,
+                                  transport=_Peer())
+
+    async def answer() -> int:
+        match = await app.router.resolve(request)
+        request._match_info = match  # what aiohttp's server does before the handler
+        response = await match.handler(request)
+        return response.status
+
+    assert asyncio.run(answer()) == status
 
 
 def test_the_sqlite_directory_is_private(start_gateway: Callable[..., Gateway],
