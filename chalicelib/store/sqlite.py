@@ -6,6 +6,7 @@ one transaction. ``Connection`` is only ever the stored binding record.
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -95,6 +96,11 @@ def _record(cls: type[R], row: Mapping[str, Any], prefix: str = "") -> R:
     return cls(**{f.name: row[prefix + f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
+def _private_file(path: str) -> int:
+    """Open ``path`` for appending, creating it readable and writable by its owner only."""
+    return os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+
+
 class SQLiteStore:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -105,11 +111,14 @@ class SQLiteStore:
         # a lock, then processes (the local gateway's workers) on an flock of a file
         # beside the database, which the kernel hands to the next waiter at once.
         self._write_lock = threading.Lock()
-        self._lock_file = open(f"{path}.lock", "ab")  # noqa: SIM115 - held for life
+        self._lock_file = os.fdopen(_private_file(f"{path}.lock"), "ab")
         # Processes opening a new database at once would otherwise race to create it:
         # switching to WAL and creating tables fail with "database is locked" rather
         # than wait.
         with self._process_lock():
+            # messages and password hashes: readable by their owner only; SQLite gives
+            # the -wal and -shm files the database file's permissions
+            os.close(_private_file(path))
             db = self._db()
             db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
             db.executescript(SCHEMA)

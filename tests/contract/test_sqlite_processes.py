@@ -55,3 +55,13 @@ def test_processes_open_and_write_one_new_database_at_once(tmp_path: Path) -> No
             messages, more = store.history(f"s{n}", "bob", None, 100)
             assert [m.text for m in messages] == [f"m{i}" for i in range(SENDS)]
             assert not more
+
+
+def test_the_database_files_are_private(tmp_path: Path) -> None:
+    from chalicelib.store.sqlite import SQLiteStore
+
+    path = tmp_path / "chat.db"
+    SQLiteStore(str(path))
+    files = sorted(tmp_path.iterdir())
+    assert {f.name for f in files} >= {"chat.db", "chat.db.lock", "chat.db-wal", "chat.db-shm"}
+    assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}
