@@ -14,12 +14,15 @@ from chalice.app import Chalice, WebsocketEvent
 
 from chalicelib import logs
 from chalicelib.chat import Chat, ChatConfig
+from chalicelib.endpoint import OverridableWebsocketAPI
 from chalicelib.service import ChatService
 from chalicelib.settings import Settings
 from chalicelib.store import open_store
 
 app = Chalice(app_name="serverless-chat")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+# Before any handler is registered: the handlers keep the object they were given.
+app.websocket_api = OverridableWebsocketAPI()
 app.websocket_api.session = boto3.Session()
 
 
