@@ -110,6 +110,16 @@ def addon() -> Config:
                 "sensitive": True,
                 "description": "GitHub personal access token for Amplify "
                 "(set it as TF_VAR_github_access_token).",
+                # Refused at plan time, as the CloudFormation rule does, instead
+                # of halfway through apply with Amplify's own message.
+                "validation": [
+                    {
+                        "condition": '${var.github_repository == "" || '
+                        'var.github_access_token != ""}',
+                        "error_message": "github_access_token is required when "
+                        "github_repository is set.",
+                    }
+                ],
             },
             "github_branch": {
                 "type": "string",
@@ -152,6 +162,9 @@ def addon() -> Config:
             "aws_api_gateway_account": {
                 "this": {
                     "cloudwatch_role_arn": "${aws_iam_role.apigateway_cloudwatch.arn}",
+                    # Without it destroy leaves the region's setting pointing at
+                    # the deleted role (provider 5.x; 6.0 always resets).
+                    "reset_on_delete": True,
                     "depends_on": ["aws_iam_role_policy_attachment.apigateway_cloudwatch"],
                 }
             },
@@ -222,11 +235,13 @@ def overrides() -> Config:
     }
     return {
         "terraform": {
-            # chalice.tf.json pins Terraform < 1.4 and the AWS provider < 5; the
-            # Amplify app's custom_headers needs provider 5.24 or later.
-            "required_version": ">= 1.3.0, < 2.0.0",
+            # chalice.tf.json pins Terraform < 1.4 and the AWS provider < 5. A
+            # variable validation naming another variable needs Terraform 1.9;
+            # the Amplify app's custom_headers needs provider 5.24, the account
+            # setting's reset_on_delete a later 5.x (5.87 has it; 6.0 drops it).
+            "required_version": ">= 1.9.0, < 2.0.0",
             "required_providers": {
-                "aws": {"source": "hashicorp/aws", "version": ">= 5.24.0, < 6.0.0"}
+                "aws": {"source": "hashicorp/aws", "version": ">= 5.87.0, < 6.0.0"}
             },
         },
         "resource": {
