@@ -295,8 +295,26 @@ def stage_locals(chalice_tf: Config) -> Config:
     }
 
 
+def without_null_provider(chalice_tf: Config) -> Config:
+    """chalice.tf.json without its ``null_data_source`` (deprecated by the null provider
+    itself in favour of locals, and referenced by nothing once its inputs are in
+    chalice_locals.tf.json) and so without the hashicorp/null provider: the module
+    then needs only hashicorp/aws, one provider less to download or mirror."""
+    out = json.loads(json.dumps(chalice_tf))
+    data = out.get("data", {})
+    data.pop("null_data_source", None)
+    if not data:
+        out.pop("data", None)
+    out.get("terraform", {}).get("required_providers", {}).pop("null", None)
+    if "null_data_source" in json.dumps(out):
+        raise ValueError("chalice.tf.json still refers to data.null_data_source")
+    return out
+
+
 def write_stage_locals(directory: Path) -> Path:
-    chalice_tf = json.loads((directory / "chalice.tf.json").read_text())
+    source = directory / "chalice.tf.json"
+    chalice_tf = json.loads(source.read_text())
     target = directory / STAGE_LOCALS_FILE
     target.write_text(json.dumps(stage_locals(chalice_tf), indent=2) + "\n")
+    source.write_text(json.dumps(without_null_provider(chalice_tf), indent=2) + "\n")
     return target

@@ -153,9 +153,9 @@ class MiniStack:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.endpoint}/_ministack/health", timeout=1):
-                    return self
+            health = f"{self.endpoint}/_ministack/health"
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=1):
+                return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"MiniStack did not start:\n{self.log()}")

@@ -174,3 +174,9 @@ def test_a_repository_without_a_token_is_refused_by_variable_validation(
         '${var.github_repository == "" || var.github_access_token != ""}'
     )
     assert "github_access_token is required" in rule["error_message"]
+
+
+def test_the_packaged_module_needs_only_the_aws_provider(packaged: Packaged) -> None:
+    chalice_tf = json.loads((packaged.terraform / "chalice.tf.json").read_text())
+    assert set(chalice_tf["terraform"]["required_providers"]) == {"aws"}
+    assert "null_data_source" not in json.dumps(chalice_tf)
