@@ -195,3 +195,19 @@ def without_api_deployment(sam_path: Path) -> None:
             if isinstance(depends, list) and name in depends:
                 depends.remove(name)
     sam_path.write_text(json.dumps(template, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.deploy.ministack without-deployment build/cloudformation/sam.json`:
+    the one template change the CloudFormation path needs on MiniStack, for users too."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "without-deployment":
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    without_api_deployment(Path(args[1]))
+    print(f"removed AWS::ApiGatewayV2::Deployment from {args[1]} (for MiniStack only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
