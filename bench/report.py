@@ -470,6 +470,17 @@ def faults_section(faults: dict[str, Any] | None) -> list[str]:
     return out
 
 
+HAND_WRITTEN = "<!-- hand-written from here on: bench/report.py keeps it as it is -->"
+
+
+def hand_written(doc: Path) -> list[str]:
+    """The doc's hand-written tail (from the HAND_WRITTEN marker on), kept on rewrites."""
+    text = doc.read_text() if doc.exists() else ""
+    if HAND_WRITTEN not in text:
+        return []
+    return [HAND_WRITTEN + text.split(HAND_WRITTEN, 1)[1].rstrip("\n"), ""]
+
+
 def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
     parts = {name: results.load(name, directory)
              for name in ("load", "scale", "cost", "coldstart", "faults", "aws_calls")}
@@ -505,6 +516,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         *cost_section(parts["cost"]),
         *cold_section(parts["coldstart"], parts["aws_calls"]),
         *faults_section(parts["faults"]),
+        *hand_written(doc),
     ]
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines).rstrip() + "\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.metadata
 import json
 import os
 import re
@@ -71,6 +72,28 @@ def _kill_group(pid: int) -> None:
 
 
 atexit.register(_stop_all)
+
+
+def pinned_version() -> str:
+    """The MiniStack version requirements-dev.txt pins (ministack==X)."""
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        match = re.fullmatch(r"ministack==(\S+)", line.split("#", 1)[0].strip())
+        if match:
+            return match.group(1)
+    raise RuntimeError("requirements-dev.txt pins no ministack version (ministack==X)")
+
+
+def check_pinned_version() -> None:
+    pinned = pinned_version()
+    try:
+        installed = importlib.metadata.version("ministack")
+    except importlib.metadata.PackageNotFoundError:
+        installed = "none"
+    if installed != pinned:
+        raise RuntimeError(
+            f"MiniStack {installed} is installed, requirements-dev.txt pins {pinned}: "
+            "install it with `pip install -r requirements-dev.txt` (make test does)"
+        )
 
 
 class MiniStack:
@@ -139,6 +162,7 @@ class MiniStack:
         return env
 
     def start(self, timeout: float = 30) -> MiniStack:
+        check_pinned_version()
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ministack"],

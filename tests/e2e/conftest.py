@@ -29,6 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import FAST_SCRYPT
+from tests.deploy import conftest as deploy_fixtures
 from tests.deploy import paths
 from tests.deploy.ministack import MiniStack
 
@@ -123,6 +124,10 @@ def store_env(store: str, tmp: Path, table: str | None, endpoint: str | None) ->
     return {"CHAT_STORE": f"dynamodb:{table}", "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
 
 
+# The session's MiniStack, the same fixture as tests/deploy's.
+ministack = deploy_fixtures.ministack
+
+
 @dataclass(frozen=True)
 class Deployed:
     """An app deployed into MiniStack: only its WebSocket URL, as a user of AWS has."""
@@ -131,24 +136,9 @@ class Deployed:
 
 
 @pytest.fixture(scope="session")
-def ministack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniStack]:
-    server = MiniStack(tmp_path_factory.mktemp("ministack"))
-    try:
-        server.start()
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def ministack_chat(
-    ministack_server: MiniStack, tmp_path_factory: pytest.TempPathFactory
-) -> Deployed:
+def ministack_chat(ministack: MiniStack, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     """The chat, deployed into MiniStack as docs/deploy.md's CloudFormation path does."""
-    deployment = paths.prepare("cloudformation", ministack_server, tmp_path_factory.mktemp("cfn"))
+    deployment = paths.prepare("cloudformation", ministack, tmp_path_factory.mktemp("cfn"))
     try:
         paths.deploy(deployment)
     except paths.StepFailed as error:

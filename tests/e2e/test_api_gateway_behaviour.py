@@ -54,7 +54,7 @@ def target(
 ) -> Iterator[tuple[str, str]]:
     """(target name, WebSocket URL) of the behaviour app."""
     if request.param == MINISTACK:
-        server: MiniStack = request.getfixturevalue("ministack_server")
+        server: MiniStack = request.getfixturevalue("ministack")
         workdir = tmp_path_factory.mktemp("behaviour")
         try:
             url = paths.deploy_app(server, workdir, APPS / "behaviour_app.py", "behaviour")
