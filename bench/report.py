@@ -495,7 +495,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         "Figures for the chat as it runs here: the local gateway (`python -m localgw`)"
         " running the real Chalice handlers, clients on loopback, DynamoDB as moto's server"
         " on loopback. Rerun everything with `make bench` (`.venv/bin/python -m bench`), one"
-        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`,"
+        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`, `deploy`,"
         " `faults`), or a smoke run with `--quick` (results to a temporary directory, this"
         " page untouched).",
         "",
