@@ -137,6 +137,27 @@ def deploy(deployment: Deployment) -> Deployment:
     return deployment
 
 
+def terraform_checks(deployment: Deployment) -> str:
+    """Before the apply: `terraform init`, `validate` and `plan` of the packaged module
+    against MiniStack, then a plan with a repository but no token, which the variable
+    validation must refuse; returns that refusal's output."""
+    d = deployment
+    state = d.project / ".chalice" / "deployed" / f"terraform-{STAGE}.tfstate"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    d.run("terraform", "-chdir=build/terraform", "init", "-input=false", "-reconfigure",
+          f"-backend-config=path={state}")
+    d.run("terraform", "-chdir=build/terraform", "validate")
+    d.run("terraform", "-chdir=build/terraform", "plan", "-input=false")
+    refused = subprocess.run(
+        ["terraform", "-chdir=build/terraform", "plan", "-input=false",
+         "-no-color", "-var", "github_repository=https://github.com/example/chat"],
+        cwd=d.project, env=d.env, capture_output=True, text=True, timeout=300,
+    )
+    if refused.returncode == 0:
+        raise StepFailed("terraform plan accepted a repository without a token")
+    return refused.stdout + refused.stderr
+
+
 def teardown(deployment: Deployment) -> None:
     """docs/deploy.md "Teardown", for the path."""
     d = deployment

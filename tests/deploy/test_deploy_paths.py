@@ -17,6 +17,10 @@ from tests.deploy.ministack import MiniStack
 
 def deploy_chat_teardown(path: str, ministack: MiniStack, workdir: Path, redeploy: bool) -> None:
     deployment = paths.prepare(path, ministack, workdir)
+    if path == "terraform":
+        deployment.package(adapt_for_ministack=False)
+        refusal = " ".join(paths.terraform_checks(deployment).replace("│", " ").split())
+        assert "github_access_token is required when github_repository is set" in refusal
     try:
         paths.deploy(deployment)
         run_chat(deployment.websocket_url)
