@@ -216,7 +216,9 @@ def without_api_deployment(sam_path: Path) -> None:
             if resource.get("Properties", {}).get("DeploymentId") == {"Ref": name}:
                 del resource["Properties"]["DeploymentId"]
             depends = resource.get("DependsOn")
-            if isinstance(depends, list) and name in depends:
+            if depends == name:
+                del resource["DependsOn"]
+            elif isinstance(depends, list) and name in depends:
                 depends.remove(name)
     sam_path.write_text(json.dumps(template, indent=2))
 
