@@ -232,3 +232,28 @@ def deploy_app(ministack: MiniStack, workdir: Path, app_source: Path, stack: str
                          "--query", "Stacks[0].Outputs[?OutputKey=='WebsocketConnectEndpointURL']"
                          ".OutputValue", "--output", "text").strip()
     return ministack.websocket_url(url.rstrip("/"))
+
+
+def settings_ministack_ignores(deployment: Deployment) -> dict[str, object]:
+    """What the CloudFormation stack asked for and MiniStack did not apply (documented in
+    docs/deploy.md "Try it without AWS"): TTL, PITR, SSE and the stage's route settings."""
+    d = deployment
+
+    def aws(*args: str) -> object:
+        return json.loads(d.run("aws", *args, "--output", "json") or "null")
+
+    table = d.run("aws", "cloudformation", "describe-stacks", "--stack-name", f"{APP}-{STAGE}",
+                  "--query", "Stacks[0].Outputs[?OutputKey=='TableName'].OutputValue",
+                  "--output", "text").strip()
+    api = d.deployed_url.split("//", 1)[1].split(".", 1)[0]
+    return {
+        "ttl": aws("dynamodb", "describe-time-to-live", "--table-name", table,
+                   "--query", "TimeToLiveDescription.TimeToLiveStatus"),
+        "pitr": aws("dynamodb", "describe-continuous-backups", "--table-name", table, "--query",
+                    "ContinuousBackupsDescription.PointInTimeRecoveryDescription"
+                    ".PointInTimeRecoveryStatus"),
+        "sse": aws("dynamodb", "describe-table", "--table-name", table,
+                   "--query", "Table.SSEDescription"),
+        "route_settings": aws("apigatewayv2", "get-stage", "--api-id", api,
+                              "--stage-name", STAGE, "--query", "DefaultRouteSettings"),
+    }
