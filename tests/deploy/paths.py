@@ -245,7 +245,6 @@ def settings_ministack_ignores(deployment: Deployment) -> dict[str, object]:
     table = d.run("aws", "cloudformation", "describe-stacks", "--stack-name", f"{APP}-{STAGE}",
                   "--query", "Stacks[0].Outputs[?OutputKey=='TableName'].OutputValue",
                   "--output", "text").strip()
-    api = d.deployed_url.split("//", 1)[1].split(".", 1)[0]
     return {
         "ttl": aws("dynamodb", "describe-time-to-live", "--table-name", table,
                    "--query", "TimeToLiveDescription.TimeToLiveStatus"),
@@ -254,6 +253,13 @@ def settings_ministack_ignores(deployment: Deployment) -> dict[str, object]:
                     ".PointInTimeRecoveryStatus"),
         "sse": aws("dynamodb", "describe-table", "--table-name", table,
                    "--query", "Table.SSEDescription"),
-        "route_settings": aws("apigatewayv2", "get-stage", "--api-id", api,
-                              "--stage-name", STAGE, "--query", "DefaultRouteSettings"),
+        "route_settings": stage_route_settings(d),
     }
+
+
+def stage_route_settings(deployment: Deployment) -> object:
+    """The deployed stage's DefaultRouteSettings, as MiniStack reports them."""
+    api = deployment.deployed_url.split("//", 1)[1].split(".", 1)[0]
+    out = deployment.run("aws", "apigatewayv2", "get-stage", "--api-id", api, "--stage-name",
+                         STAGE, "--query", "DefaultRouteSettings", "--output", "json")
+    return json.loads(out or "null")

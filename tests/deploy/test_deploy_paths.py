@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import spec
 from tests.deploy import paths
 from tests.deploy.chat import run_chat
 from tests.deploy.ministack import MiniStack
@@ -27,6 +28,10 @@ def deploy_chat_teardown(path: str, ministack: MiniStack, workdir: Path, redeplo
             # the gaps docs/deploy.md lists: asked for by the template, not applied
             assert paths.settings_ministack_ignores(deployment) == {
                 "ttl": "DISABLED", "pitr": "DISABLED", "sse": None, "route_settings": None}
+        if path == "chalice":  # update-stage applied them
+            settings = paths.stage_route_settings(deployment)
+            assert isinstance(settings, dict), settings
+            assert settings["ThrottlingBurstLimit"] == spec.THROTTLING_BURST_LIMIT
         run_chat(deployment.websocket_url)
         if redeploy:
             before = deployment.deployed_url
