@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test lint unit bench package deploy-chalice deploy-cfn deploy-tf clean
+.PHONY: run test test-deploy lint unit bench package deploy-chalice deploy-cfn deploy-tf clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	node --test tests/js/
 	$(BIN)/python -m pytest
+
+# The three deploy paths into MiniStack on 127.0.0.1, each followed by a chat and a
+# teardown (tests/deploy; `make test` runs them too, as part of tests/).
+test-deploy: $(STAMP)
+	$(BIN)/python -m pytest tests/deploy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -14,6 +14,7 @@ from chalice.app import Chalice, WebsocketEvent
 
 from chalicelib import logs
 from chalicelib.chat import Chat, ChatConfig
+from chalicelib.endpoint import OverridableWebsocketAPI
 from chalicelib.service import ChatService
 from chalicelib.settings import Settings
 from chalicelib.store import open_store
@@ -21,6 +22,8 @@ from chalicelib.store.prepare import prepare_local as prepare_local  # localgw c
 
 app = Chalice(app_name="serverless-chat")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+# Before any handler is registered: the handlers keep the object they were given.
+app.websocket_api = OverridableWebsocketAPI()
 app.websocket_api.session = boto3.Session()
 
 

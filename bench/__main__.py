@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, faults, histogram, load, report, results, scale
+from bench import coldstart, cost, deploy, faults, histogram, load, report, results, scale
 from bench.machine import describe, raise_open_files
 
 RUNS = 3
@@ -26,6 +26,7 @@ def _parts() -> dict[str, Callable[[argparse.Namespace], dict[str, Any]]]:
         "cost": lambda a: cost.run(a.quick),
         "coldstart": lambda a: coldstart.run(a.quick),
         "faults": lambda a: faults.run(a.quick),
+        "deploy": lambda a: deploy.run(a.quick),
     }
 
 
@@ -45,6 +46,8 @@ def correctness(part: str, data: dict[str, Any]) -> list[tuple[bool, str]]:
                  "cost: a send's two PostToConnection calls counted")]
     if part == "faults":
         return [(data["failed"] == 0 and data["passed"] > 0, "faults: all tests pass")]
+    if part == "deploy":
+        return deploy.correct(data)
     return []
 
 

@@ -470,17 +470,15 @@ def faults_section(faults: dict[str, Any] | None) -> list[str]:
     return out
 
 
-# Sections measured by hand (outside bench/) follow this line; rewriting the page keeps them.
-HAND_WRITTEN = "<!-- written by hand from here on; bench/report.py keeps it as it is -->"
+HAND_WRITTEN = "<!-- hand-written from here on: bench/report.py keeps it as it is -->"
 
 
-def _hand_written(doc: Path) -> str:
-    try:
-        text = doc.read_text()
-    except OSError:
-        return ""
-    at = text.find(HAND_WRITTEN)
-    return "" if at < 0 else "\n" + text[at:]
+def hand_written(doc: Path) -> list[str]:
+    """The doc's hand-written tail (from the HAND_WRITTEN marker on), kept on rewrites."""
+    text = doc.read_text() if doc.exists() else ""
+    if HAND_WRITTEN not in text:
+        return []
+    return [HAND_WRITTEN + text.split(HAND_WRITTEN, 1)[1].rstrip("\n"), ""]
 
 
 def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
@@ -497,7 +495,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         "Figures for the chat as it runs here: the local gateway (`python -m localgw`)"
         " running the real Chalice handlers, clients on loopback, DynamoDB as moto's server"
         " on loopback. Rerun everything with `make bench` (`.venv/bin/python -m bench`), one"
-        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`,"
+        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`, `deploy`,"
         " `faults`), or a smoke run with `--quick` (results to a temporary directory, this"
         " page untouched).",
         "",
@@ -518,9 +516,10 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         *cost_section(parts["cost"]),
         *cold_section(parts["coldstart"], parts["aws_calls"]),
         *faults_section(parts["faults"]),
+        *hand_written(doc),
     ]
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip() + "\n" + _hand_written(doc))
+    doc.write_text("\n".join(lines).rstrip() + "\n")
     return doc
 
 

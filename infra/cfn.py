@@ -137,6 +137,9 @@ def api_gateway_logging() -> dict[str, Any]:
         },
         "ApiGatewayAccount": {
             "Type": "AWS::ApiGateway::Account",
+            # Explicit as well as implied by GetAtt: the setting must never be
+            # applied while its role is still being created or already deleted.
+            "DependsOn": ["ApiGatewayCloudWatchRole"],
             "Properties": {
                 "CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
             },
@@ -213,13 +216,9 @@ def merge_template() -> Template:
         TABLE: table(),
         **api_gateway_logging(),
         "StageAccessLogGroup": log_group(sub(f"/aws/apigateway/${{{API}}}/access")),
-        # API Gateway's own name for a stage's execution logs; made here so it
-        # gets a retention period instead of "never expire".
-        "StageExecutionLogGroup": log_group(
-            sub(f"API-Gateway-Execution-Logs_${{{API}}}/${{{STAGE}}}")
-        ),
         STAGE: {
-            # The account's CloudWatch role must be set before a stage may log.
+            # The account's CloudWatch role must be set before a stage may log;
+            # its execution log group is added at package time (stage_literals).
             "DependsOn": ["ApiGatewayAccount"],
             "Properties": {
                 # DefaultRouteSettings covers every route ($connect, $disconnect,
@@ -260,10 +259,12 @@ def merge_template() -> Template:
                 ]
             }
         }
+        # AWS::IAM::Policy with Roles grants exactly what an AWS::IAM::RolePolicy
+        # would, and is the type more tools (MiniStack among them) implement.
         resources[f"{fn}RuntimePolicy"] = {
-            "Type": "AWS::IAM::RolePolicy",
+            "Type": "AWS::IAM::Policy",
             "Properties": {
-                "RoleName": {"Ref": f"{fn}Role"},
+                "Roles": [{"Ref": f"{fn}Role"}],
                 "PolicyName": "ConnectionsAndLogs",
                 "PolicyDocument": policy.document(
                     [
@@ -288,6 +289,31 @@ def merge_template() -> Template:
             **amplify_outputs("HasRepository"),
         },
     }
+
+
+def execution_log_group(stage_name: str) -> dict[str, Any]:
+    """API Gateway's own name for a stage's execution logs, with the stage name literal.
+
+    Made by the stack so it gets a retention period instead of "never expire",
+    and before the stage: the name must not Ref the stage, or the group would
+    come after it and API Gateway would already have made one of its own.
+    """
+    return log_group(sub(f"API-Gateway-Execution-Logs_${{{API}}}/{stage_name}"))
+
+
+def stage_literals(sam: Template) -> Template:
+    """The packaged SAM template with the stage's execution log group, named from
+    the literal StageName of Chalice's stage and made before the stage."""
+    out = copy.deepcopy(sam)
+    stage = out["Resources"][STAGE]
+    stage_name = stage["Properties"]["StageName"]
+    if not isinstance(stage_name, str):
+        raise ValueError(f"{STAGE} has no literal StageName: {stage_name!r}")
+    out["Resources"]["StageExecutionLogGroup"] = execution_log_group(stage_name)
+    depends = stage.get("DependsOn", [])
+    depends = [depends] if isinstance(depends, str) else list(depends)
+    stage["DependsOn"] = [*depends, "StageExecutionLogGroup"]
+    return out
 
 
 def base_stack() -> Template:

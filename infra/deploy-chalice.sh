@@ -14,9 +14,17 @@ repository="${GITHUB_REPOSITORY:-}"
 token="${GITHUB_TOKEN:-}"
 branch="${GITHUB_BRANCH:-main}"
 
-output() {  # output KEY: one output of the base stack
-  aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+output() {  # output KEY: one output of the base stack; stops when it has none
+  local value
+  value="$(aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text)"
+  # --output text prints "None" (or nothing) for an output the stack does not have
+  if [ -z "$value" ] || [ "$value" = None ]; then
+    echo "stack $stack has no output $1: check its events with" \
+      "aws cloudformation describe-stack-events --stack-name $stack" >&2
+    exit 1
+  fi
+  echo "$value"
 }
 
 deploy_base() {  # deploy_base API_ID: create or update the base stack
@@ -70,6 +78,11 @@ aws apigatewayv2 update-stage \
     --destination-arn "$access_log_arn")"
 
 echo "== 8. outputs"
-echo "WebSocket URL:  $(output WebSocketURL)"
-echo "Callback URL:   $(output ConnectionsCallbackURL)"
-if [ -n "$repository" ]; then echo "Frontend:       $(output AmplifyURL)"; fi
+websocket_url="$(output WebSocketURL)"
+callback_url="$(output ConnectionsCallbackURL)"
+echo "WebSocket URL:  $websocket_url"
+echo "Callback URL:   $callback_url"
+if [ -n "$repository" ]; then
+  frontend_url="$(output AmplifyURL)"
+  echo "Frontend:       $frontend_url"
+fi

@@ -5,7 +5,7 @@
 # (default main) for the Amplify-hosted frontend.
 # State: .chalice/deployed/terraform-<stage>.tfstate (git-ignored, outside build/
 # so `make clean` cannot lose it; it holds the GitHub token, keep it private).
-# Needs: terraform >= 1.3 and AWS credentials in the environment or a profile.
+# Needs: terraform >= 1.9 and AWS credentials in the environment or a profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,6 +4,8 @@ python -m infra.generate            rewrite the templates
 python -m infra.generate --check    exit 1 when a committed template is stale
 python -m infra.generate --terraform-stage DIR
                                     write DIR/chalice_locals.tf.json (package time)
+python -m infra.generate --cloudformation-stage DIR
+                                    add the stage's literal names to DIR/sam.json (package time)
 """
 
 from __future__ import annotations
@@ -54,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.generate", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail when a template is stale")
     parser.add_argument("--terraform-stage", type=Path, metavar="DIR")
+    parser.add_argument("--cloudformation-stage", type=Path, metavar="DIR")
     args = parser.parse_args(argv)
+    if args.cloudformation_stage:
+        sam = args.cloudformation_stage / "sam.json"
+        sam.write_text(json.dumps(cfn.stage_literals(json.loads(sam.read_text())), indent=2))
+        print(f"wrote {sam}")
+        return 0
     if args.terraform_stage:
         print(f"wrote {tf.write_stage_locals(args.terraform_stage)}")
         return 0

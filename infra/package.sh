@@ -18,6 +18,7 @@ rm -rf build/cloudformation build/terraform build/stage
 mkdir -p build
 chalice package --stage "$stage" \
   --merge-template infra/cloudformation/resources.json build/cloudformation
+python -m infra.generate --cloudformation-stage build/cloudformation
 chalice package --stage "$stage" --pkg-format terraform build/terraform
 cp infra/terraform/*.tf.json build/terraform/
 python -m infra.generate --terraform-stage build/terraform

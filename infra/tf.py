@@ -110,6 +110,16 @@ def addon() -> Config:
                 "sensitive": True,
                 "description": "GitHub personal access token for Amplify "
                 "(set it as TF_VAR_github_access_token).",
+                # Refused at plan time, as the CloudFormation rule does, instead
+                # of halfway through apply with Amplify's own message.
+                "validation": [
+                    {
+                        "condition": '${var.github_repository == "" || '
+                        'var.github_access_token != ""}',
+                        "error_message": "github_access_token is required when "
+                        "github_repository is set.",
+                    }
+                ],
             },
             "github_branch": {
                 "type": "string",
@@ -152,6 +162,9 @@ def addon() -> Config:
             "aws_api_gateway_account": {
                 "this": {
                     "cloudwatch_role_arn": "${aws_iam_role.apigateway_cloudwatch.arn}",
+                    # Without it destroy leaves the region's setting pointing at
+                    # the deleted role (provider 5.x; 6.0 always resets).
+                    "reset_on_delete": True,
                     "depends_on": ["aws_iam_role_policy_attachment.apigateway_cloudwatch"],
                 }
             },
@@ -222,11 +235,13 @@ def overrides() -> Config:
     }
     return {
         "terraform": {
-            # chalice.tf.json pins Terraform < 1.4 and the AWS provider < 5; the
-            # Amplify app's custom_headers needs provider 5.24 or later.
-            "required_version": ">= 1.3.0, < 2.0.0",
+            # chalice.tf.json pins Terraform < 1.4 and the AWS provider < 5. A
+            # variable validation naming another variable needs Terraform 1.9;
+            # the Amplify app's custom_headers needs provider 5.24, the account
+            # setting's reset_on_delete a later 5.x (5.87 has it; 6.0 drops it).
+            "required_version": ">= 1.9.0, < 2.0.0",
             "required_providers": {
-                "aws": {"source": "hashicorp/aws", "version": ">= 5.24.0, < 6.0.0"}
+                "aws": {"source": "hashicorp/aws", "version": ">= 5.87.0, < 6.0.0"}
             },
         },
         "resource": {
@@ -280,8 +295,26 @@ def stage_locals(chalice_tf: Config) -> Config:
     }
 
 
+def without_null_provider(chalice_tf: Config) -> Config:
+    """chalice.tf.json without its ``null_data_source`` (deprecated by the null provider
+    itself in favour of locals, and referenced by nothing once its inputs are in
+    chalice_locals.tf.json) and so without the hashicorp/null provider: the module
+    then needs only hashicorp/aws, one provider less to download or mirror."""
+    out = json.loads(json.dumps(chalice_tf))
+    data = out.get("data", {})
+    data.pop("null_data_source", None)
+    if not data:
+        out.pop("data", None)
+    out.get("terraform", {}).get("required_providers", {}).pop("null", None)
+    if "null_data_source" in json.dumps(out):
+        raise ValueError("chalice.tf.json still refers to data.null_data_source")
+    return out
+
+
 def write_stage_locals(directory: Path) -> Path:
-    chalice_tf = json.loads((directory / "chalice.tf.json").read_text())
+    source = directory / "chalice.tf.json"
+    chalice_tf = json.loads(source.read_text())
     target = directory / STAGE_LOCALS_FILE
     target.write_text(json.dumps(stage_locals(chalice_tf), indent=2) + "\n")
+    source.write_text(json.dumps(without_null_provider(chalice_tf), indent=2) + "\n")
     return target

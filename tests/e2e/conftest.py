@@ -1,6 +1,12 @@
 """Fixtures for the end-to-end suite: `python -m localgw` subprocesses on ephemeral ports
-(the real app on SQLite or on moto's DynamoDB server, or the probe app), and a small
-WebSocket chat client."""
+(the real app on SQLite or on moto's DynamoDB server, or the probe app), the same apps
+deployed into MiniStack (the `ministack` target, tests/deploy/), and a small WebSocket
+chat client.
+
+The target parameter: protocol tests take `chat_gateway`, whose params are the local
+gateway on each store and "ministack" (the chat deployed by the CloudFormation path into
+a MiniStack of the session); tests that restart or inspect the gateway process stay on
+localgw."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +29,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import FAST_SCRYPT
+from tests.deploy import conftest as deploy_fixtures
+from tests.deploy import paths
+from tests.deploy.ministack import MiniStack
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 SERVING = re.compile(r"Serving chat on http://127\.0\.0\.1:(\d+)/")
 PASSWORD = "password-123"
 STORES = ["sqlite", "dynamodb"]
+MINISTACK = "ministack"
+CHAT_TARGETS = [*STORES, MINISTACK]
 
 
 class Gateway:
@@ -112,12 +124,38 @@ def store_env(store: str, tmp: Path, table: str | None, endpoint: str | None) ->
     return {"CHAT_STORE": f"dynamodb:{table}", "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
 
 
-@pytest.fixture(scope="module", params=STORES)
+# The session's MiniStack, the same fixture as tests/deploy's.
+ministack = deploy_fixtures.ministack
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """An app deployed into MiniStack: only its WebSocket URL, as a user of AWS has."""
+
+    ws_url: str
+
+
+@pytest.fixture(scope="session")
+def ministack_chat(ministack: MiniStack, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    """The chat, deployed into MiniStack as docs/deploy.md's CloudFormation path does."""
+    deployment = paths.prepare("cloudformation", ministack, tmp_path_factory.mktemp("cfn"))
+    try:
+        paths.deploy(deployment)
+    except paths.StepFailed as error:
+        pytest.fail(f"could not deploy the chat into MiniStack: {error}", pytrace=False)
+    return Deployed(deployment.websocket_url)
+
+
+@pytest.fixture(scope="module", params=CHAT_TARGETS)
 def chat_gateway(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    """The real app, shared by a module's tests, on each store. With DynamoDB the gateway
-    creates the table itself (from the single table definition) on moto's server."""
+) -> Iterator[Gateway | Deployed]:
+    """The real app, shared by a module's tests, on each store through localgw, and
+    deployed into MiniStack. With DynamoDB the local gateway creates the table itself
+    (from the single table definition) on moto's server."""
+    if request.param == MINISTACK:
+        yield request.getfixturevalue("ministack_chat")
+        return
     tmp = tmp_path_factory.mktemp(f"chat-{request.param}")
     endpoint = request.getfixturevalue("moto_endpoint") if request.param == "dynamodb" else None
     table = f"e2e-{uuid.uuid4().hex[:12]}"

@@ -97,6 +97,7 @@ def test_stage_throttles_logs_and_waits_for_the_account_setting(sam: dict[str, A
     assert stage["Type"] == "AWS::ApiGatewayV2::Stage"
     assert stage["Properties"]["StageName"] == "dev"
     assert "ApiGatewayAccount" in stage["DependsOn"]
+    assert "StageExecutionLogGroup" in stage["DependsOn"]  # exists before the stage logs
     settings = stage["Properties"]["DefaultRouteSettings"]
     assert settings["ThrottlingBurstLimit"] == spec.THROTTLING_BURST_LIMIT
     assert settings["ThrottlingRateLimit"] == spec.THROTTLING_RATE_LIMIT
@@ -114,8 +115,9 @@ def test_log_groups_with_retention_for_the_stage_and_each_function(sam: dict[str
     groups = resources(sam, "AWS::Logs::LogGroup")
     names = {k: v["Properties"]["LogGroupName"] for k, v in groups.items()}
     assert names["StageAccessLogGroup"] == {"Fn::Sub": "/aws/apigateway/${WebsocketAPI}/access"}
+    # The stage name is literal, so the group does not wait for the stage.
     assert names["StageExecutionLogGroup"] == {
-        "Fn::Sub": "API-Gateway-Execution-Logs_${WebsocketAPI}/${WebsocketAPIStage}"
+        "Fn::Sub": "API-Gateway-Execution-Logs_${WebsocketAPI}/dev"
     }
     for function in FUNCTIONS:
         assert names[f"{function}LogGroup"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
@@ -214,6 +216,10 @@ def test_another_stage_packages_with_the_same_add_on(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     template = json.loads((out / "sam.json").read_text())
     assert template["Resources"]["WebsocketAPIStage"]["Properties"]["StageName"] == "prod"
+    named = cfn.stage_literals(template)["Resources"]["StageExecutionLogGroup"]
+    assert named["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "API-Gateway-Execution-Logs_${WebsocketAPI}/prod"
+    }
     assert [k for k, v in template["Resources"].items() if "Type" not in v] == []
     shutil.rmtree(out)
 
@@ -224,3 +230,9 @@ def test_the_lambda_zip_holds_only_the_app(packaged: Packaged) -> None:
             tops = {name.split("/", 1)[0] for name in archive.namelist()}
         # Chalice adds its own runtime package; nothing from infra/, tests/ or frontend/.
         assert tops == {"app.py", "chalicelib", "chalice"}, directory
+
+
+def test_the_account_setting_depends_on_its_role(sam: dict[str, Any]) -> None:
+    for template in (sam, cfn.base_stack()):
+        account = template["Resources"]["ApiGatewayAccount"]
+        assert account["DependsOn"] == ["ApiGatewayCloudWatchRole"]

@@ -109,7 +109,6 @@ class Sandbox:
             STUB_ACCOUNT=ACCOUNT,
             STUB_API_ID=API_ID,
             STUB_OUTPUTS=json.dumps(OUTPUTS),
-            **env,
         )
         for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_BRANCH", "STAGE"):
             environ.pop(name, None)
@@ -313,3 +312,16 @@ def test_scripts_are_strict_bash(script: str) -> None:
     path = ROOT / "infra" / script
     assert "set -euo pipefail" in path.read_text()
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("missing", ["None", ""])
+def test_chalice_deploy_stops_on_an_output_the_stack_lacks(tmp_path: Path, missing: str) -> None:
+    box = Sandbox(tmp_path)
+    result = box.run(
+        "deploy-chalice.sh", "dev", STUB_OUTPUTS=json.dumps({**OUTPUTS, "TableName": missing})
+    )
+    assert result.returncode != 0
+    assert "has no output TableName" in result.stderr
+    config = json.loads((box.root / ".chalice" / "config.json").read_text())
+    assert "None" not in config["stages"]["dev"]["environment_variables"]["CHAT_STORE"]
+    assert not any(call[0] == "chalice" for call in box.calls())

@@ -161,7 +161,8 @@ def test_each_function_role_gets_table_connections_and_only_its_own_logs(
         granted: dict[str, list[str]] = {}
         docs = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
         attached = sam["Resources"][f"{function}RuntimePolicy"]
-        assert attached["Properties"]["RoleName"] == {"Ref": f"{function}Role"}
+        assert attached["Type"] == "AWS::IAM::Policy"
+        assert attached["Properties"]["Roles"] == [{"Ref": f"{function}Role"}]
         docs.append(attached["Properties"]["PolicyDocument"])
         for document in docs:
             for statement in statements(document):

@@ -153,7 +153,30 @@ def test_outputs_form_the_websocket_and_callback_urls(tf: dict[str, Any]) -> Non
     )
 
 
-def test_versions_allow_amplify_custom_headers(tf: dict[str, Any]) -> None:
+def test_versions_allow_amplify_custom_headers_and_account_reset(tf: dict[str, Any]) -> None:
     aws = tf["terraform"]["required_providers"]["aws"]
-    assert aws["version"].startswith(">= 5.24.0")
+    # custom_headers since 5.24; reset_on_delete in 5.87 (and gone in 6.0)
+    assert aws["version"] == ">= 5.87.0, < 6.0.0"
+    # a variable validation that names another variable needs Terraform 1.9
+    assert tf["terraform"]["required_version"].startswith(">= 1.9.0")
     assert tf["terraform"]["backend"] == {"local": {}}
+
+
+def test_destroy_resets_the_account_setting(tf: dict[str, Any]) -> None:
+    assert tf["resource"]["aws_api_gateway_account"]["this"]["reset_on_delete"] is True
+
+
+def test_a_repository_without_a_token_is_refused_by_variable_validation(
+    tf: dict[str, Any],
+) -> None:
+    (rule,) = tf["variable"]["github_access_token"]["validation"]
+    assert rule["condition"] == (
+        '${var.github_repository == "" || var.github_access_token != ""}'
+    )
+    assert "github_access_token is required" in rule["error_message"]
+
+
+def test_the_packaged_module_needs_only_the_aws_provider(packaged: Packaged) -> None:
+    chalice_tf = json.loads((packaged.terraform / "chalice.tf.json").read_text())
+    assert set(chalice_tf["terraform"]["required_providers"]) == {"aws"}
+    assert "null_data_source" not in json.dumps(chalice_tf)
