@@ -13,13 +13,18 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 GRAVE = ("serious", "critical")
 
 
+def require_axe() -> None:
+    """Fails the test at once, in one line, when axe-core is not installed."""
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing ({AXE}): run `npm ci` in the repository root",
+                    pytrace=False)
+
+
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """The serious and critical violations on the page as it is now.
 
     The page's CSP allows no injected script: use a context with ``bypass_csp=True``."""
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing ({AXE}): run `npm ci` in the repository root",
-                    pytrace=False)
+    require_axe()
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE))
     result: dict[str, Any] = page.evaluate(

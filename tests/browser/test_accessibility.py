@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.axe import axe_violations, describe
+from tests.browser.axe import axe_violations, describe, require_axe
 from tests.browser.conftest import (
     DESKTOP,
     PASSWORD,
@@ -61,6 +61,7 @@ def device(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def viewer(browser: Browser, scheme: str, device: str) -> Iterator[Person]:
+    require_axe()
     context = browser.new_context(
         viewport=DESKTOP if device == "desktop" else PHONE,
         color_scheme=scheme,  # type: ignore[arg-type]
@@ -83,7 +84,7 @@ def check(page: Page, name: str) -> None:
 
 
 def test_no_serious_axe_violations(
-    gateway: Gateway, seeded: Seeded, viewer: Person, scheme: str, device: str
+    viewer: Person, gateway: Gateway, seeded: Seeded, scheme: str, device: str
 ) -> None:
     page = viewer.page
     page.goto(gateway.url + "/")

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from chalicelib import protocol
 from chalicelib.client_config import client_config
 from chalicelib.settings import Settings
-from tests.browser.conftest import Gateway, Person, sign_up, unique
+from tests.browser.conftest import Gateway, Person, screenshot, sign_up, unique
 
 CONFIG = re.compile(r"window\.CHAT_CONFIG = (\{.*\});\n", re.DOTALL)
 NAMES = [
@@ -111,6 +111,7 @@ def test_the_composer_is_limited_to_the_servers_max_text(
     box.fill("x" * (limit + 3))
     expect(count).to_have_text("3 characters too many")
     expect(box).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "rough-counter")
     box.press("Enter")
     expect(page.locator("#announcer")).to_have_text(
         "Not sent: the message is 3 characters too long."

@@ -45,6 +45,23 @@ def seed(gateway: Gateway, me: str, peer: str, total: int, unread: int = 0) -> N
             b.send(me, f"unread number {n}")
 
 
+def seeded_person(
+    gateway: Gateway,
+    people: Callable[..., Person],
+    total: int,
+    *,
+    unread: int = 0,
+    viewport: dict[str, int] = DESKTOP,
+    path: str = "/",
+) -> tuple[Person, str]:
+    """A person signed in (at `path`, "{peer}" filled in) after `seed`; and the peer."""
+    me, peer = unique("me"), unique("peer")
+    seed(gateway, me, peer, total, unread)
+    person = people(me, viewport=viewport)
+    sign_in(person, gateway.url, path=path.format(peer=peer))
+    return person, peer
+
+
 def page_height(page: Page) -> tuple[int, int]:
     height, viewport = page.evaluate("[document.scrollingElement.scrollHeight, window.innerHeight]")
     return height, viewport
@@ -54,11 +71,8 @@ def page_height(page: Page) -> tuple[int, int]:
 def test_the_page_never_scrolls_only_the_lists_and_the_thread_do(
     gateway: Gateway, people: Callable[..., Person], viewport: dict[str, int]
 ) -> None:
-    me, peer = unique("tall"), unique("talk")
     total = 300
-    seed(gateway, me, peer, total)
-    person = people(me, viewport=viewport)
-    sign_in(person, gateway.url, path=f"/chat/{peer}")
+    person, _ = seeded_person(gateway, people, total, viewport=viewport, path="/chat/{peer}")
     page = person.page
     expect(messages(page).last).to_contain_text(f"message number {total}")
     # scroll the thread to its top until every page is loaded
@@ -113,10 +127,9 @@ def test_enter_in_find_user_opens_the_chat_and_leaves_the_message_box_alone(
 def test_unread_divider_and_the_new_messages_button(
     gateway: Gateway, people: Callable[..., Person]
 ) -> None:
-    me, peer = unique("lena"), unique("marc")
-    seed(gateway, me, peer, 60, unread=70)  # the first unread is beyond the first page
-    person = people(me)
-    sign_in(person, gateway.url)
+    # the first unread is beyond the first page
+    person, peer = seeded_person(gateway, people, 60, unread=70)
+    me = person.name
     page = person.page
     row = page.locator("#conversation-list").get_by_role("link", name=re.compile(peer))
     expect(row.locator(".badge")).to_have_text("70")
@@ -162,10 +175,7 @@ def test_unread_divider_and_the_new_messages_button(
 def test_focus_follows_sign_in_and_every_view_change_on_a_phone(
     gateway: Gateway, people: Callable[..., Person]
 ) -> None:
-    me, peer = unique("ola"), unique("pia")
-    seed(gateway, me, peer, 3)
-    person = people(me, viewport=PHONE)
-    sign_in(person, gateway.url)
+    person, peer = seeded_person(gateway, people, 3, viewport=PHONE)
     page = person.page
     expect(page.get_by_label("Find user")).to_be_focused()
     page.locator("#conversation-list").get_by_role("link", name=re.compile(peer)).click()
@@ -180,10 +190,7 @@ def test_focus_follows_sign_in_and_every_view_change_on_a_phone(
 def test_focus_after_sign_in_on_a_conversation_is_the_message_box(
     gateway: Gateway, people: Callable[..., Person]
 ) -> None:
-    me, peer = unique("quin"), unique("rae")
-    seed(gateway, me, peer, 3)
-    person = people(me)
-    sign_in(person, gateway.url, path=f"/chat/{peer}")
+    person, _ = seeded_person(gateway, people, 3, path="/chat/{peer}")
     expect(person.page.get_by_label("Message")).to_be_focused()
 
 
@@ -287,10 +294,7 @@ def test_a_send_the_server_refuses_fails_clearly_and_can_be_dismissed(
 def test_landmarks_headings_ticks_and_tap_targets(
     gateway: Gateway, people: Callable[..., Person]
 ) -> None:
-    me, peer = unique("yan"), unique("zoe")
-    seed(gateway, me, peer, 5)
-    person = people(me, viewport=PHONE)
-    sign_in(person, gateway.url)
+    person, peer = seeded_person(gateway, people, 5, viewport=PHONE)
     page = person.page
     expect(page.get_by_role("main")).to_have_count(1)
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
