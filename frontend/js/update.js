@@ -329,17 +329,22 @@ const FRAMES = {
     conversationsAnswered(s, out);
     markRead(s, out);
   },
-  /** Answers the oldest `users` request in flight: a search, or whether a name exists. */
+  /**
+   * Answers the oldest `users` request in flight: a search, or whether a name exists.
+   * Replies carry no query, so one is taken for its request only if it fits it (every
+   * name starts with the query), in case replies overtake each other.
+   */
   users(s, frame, out) {
     const asked = s.usersAsked.shift() || { search: s.search.query };
     const items = frame.items || [];
+    const fits = (query) => items.every((item) => item.username.startsWith(query));
     for (const item of items) {
       s.presence.set(item.username, Boolean(item.online));
       s.known.set(item.username, true);
     }
     if ('exists' in asked) {
       const name = asked.exists;
-      if (items.some((item) => item.username === name)) return;
+      if (items.some((item) => item.username === name) || !fits(name)) return;
       s.known.set(name, false);
       if (s.route.name === 'chat' && s.route.with === name) {
         out.push(
@@ -349,7 +354,8 @@ const FRAMES = {
       }
       return;
     }
-    if (!s.search.query || asked.search !== s.search.query) return; // an older search
+    // an older search, or not this one's answer
+    if (!s.search.query || asked.search !== s.search.query || !fits(asked.search)) return;
     s.search.results = items;
   },
   presence(s, frame) {

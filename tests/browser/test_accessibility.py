@@ -3,11 +3,12 @@ open conversation, in light and dark mode, on a desktop and a phone; screenshots
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.axe import axe_violations, describe, require_axe
 from tests.browser.conftest import (
@@ -106,3 +107,37 @@ def test_no_serious_axe_violations(
     expect(messages(page).nth(1)).to_have_attribute("data-status", "read")
     page.get_by_label("Message").fill("Perfect, see you there")
     check(page, f"a11y-conversation-{scheme}-{device}")
+
+
+def test_no_serious_axe_violations_in_the_new_states(
+    viewer: Person, gateway: Gateway, seeded: Seeded, scheme: str, device: str
+) -> None:
+    """/chat/<nobody>, the length counter and a failed send (the client's config allows
+    more than the server's, so the server refuses it)."""
+    page = viewer.page
+
+    def stale_config(route: Route) -> None:
+        config = json.loads(route.fetch().text().split("=", 1)[1].strip().rstrip(";"))
+        config["maxText"] += 100
+        route.fulfill(body=f"window.CHAT_CONFIG = {json.dumps(config)};\n",
+                      content_type="text/javascript")
+
+    page.route("**/config.js", stale_config)
+    page.goto(f"{gateway.url}/chat/{unique('nobody')}")
+    page.get_by_label("Username").fill(seeded.me)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#no-such-user")).to_be_visible()
+    check(page, f"a11y-no-such-user-{scheme}-{device}")
+
+    page.goto(f"{gateway.url}/chat/{seeded.peer}")
+    expect(messages(page)).to_have_count(4)
+    limit = page.evaluate("window.CHAT_CONFIG.maxText") - 100
+    box = page.get_by_label("Message")
+    box.fill("z" * (limit + 1))
+    expect(page.locator("#composer-count")).to_be_visible()
+    box.press("Enter")
+    expect(messages(page).last).to_have_attribute("data-status", "failed")
+    box.fill("z" * (limit + 101))
+    expect(page.locator("#composer-count")).to_have_text("1 character too many")
+    check(page, f"a11y-failed-and-counter-{scheme}-{device}")

@@ -95,6 +95,17 @@ test('users replies answer their requests in order: a search and an existence ch
   assert.deepEqual(state.search.results.map((r) => r.username), ['bob']);
 });
 
+test('a users reply that does not fit its request decides nothing', () => {
+  let { state } = inChat(signedIn(), 'ghost');
+  ({ state } = run(
+    state,
+    frame({ type: 'history', with: 'ghost', messages: [], more: false }),
+    frame({ type: 'users', items: [{ username: 'bob', online: true }] }), // a search's, overtaking
+  ));
+  assert.ok(!isMissing(state, 'ghost'));
+  assert.ok(canWrite(state, 'hi'));
+});
+
 test('a send to a name that does not exist marks it missing', () => {
   const { state } = run(
     inChat(signedIn(), BOB).state,
