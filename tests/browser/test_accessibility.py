@@ -3,12 +3,11 @@ open conversation, in light and dark mode, on a desktop and a phone; screenshots
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.axe import axe_violations, describe, require_axe
 from tests.browser.conftest import (
@@ -20,6 +19,7 @@ from tests.browser.conftest import (
     expect_signed_in,
     messages,
     screenshot,
+    serve_a_larger_limit,
     unique,
 )
 from tests.browser.wire import Client
@@ -115,14 +115,7 @@ def test_no_serious_axe_violations_in_the_new_states(
     """/chat/<nobody>, the length counter and a failed send (the client's config allows
     more than the server's, so the server refuses it)."""
     page = viewer.page
-
-    def stale_config(route: Route) -> None:
-        config = json.loads(route.fetch().text().split("=", 1)[1].strip().rstrip(";"))
-        config["maxText"] += 100
-        route.fulfill(body=f"window.CHAT_CONFIG = {json.dumps(config)};\n",
-                      content_type="text/javascript")
-
-    page.route("**/config.js", stale_config)
+    serve_a_larger_limit(page, 100)
     page.goto(f"{gateway.url}/chat/{unique('nobody')}")
     page.get_by_label("Username").fill(seeded.me)
     page.get_by_label("Password").fill(PASSWORD)

@@ -5,12 +5,11 @@ new states go to test-artifacts/."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -22,6 +21,7 @@ from tests.browser.conftest import (
     messages,
     screenshot,
     send,
+    serve_a_larger_limit,
     sign_in,
     sign_up,
     unique,
@@ -261,15 +261,7 @@ def test_a_send_the_server_refuses_fails_clearly_and_can_be_dismissed(
     sign_up(writer, gateway.url)
     sign_up(reader, gateway.url)
     page = writer.page
-
-    def stale_config(route: Route) -> None:
-        body = route.fetch().text()
-        config = json.loads(body.split("=", 1)[1].strip().rstrip(";"))
-        config["maxText"] += 100
-        route.fulfill(body=f"window.CHAT_CONFIG = {json.dumps(config)};\n",
-                      content_type="text/javascript")
-
-    page.route("**/config.js", stale_config)
+    serve_a_larger_limit(page, 100)
     page.goto(f"{gateway.url}/chat/{reader.name}")
     limit = page.evaluate("window.CHAT_CONFIG.maxText") - 100
     box = page.get_by_label("Message")
