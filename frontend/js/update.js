@@ -528,11 +528,11 @@ const EVENTS = {
   },
   /** {key}: forget a message that was not sent. */
   dismiss(s, { key }, out) {
-    out.push({ type: 'focus', view: 'conversation' }); // the button goes away with the message
     for (const [other, t] of s.threads) {
       const m = t.messages.get(key);
       if (!m || m.status !== 'failed') continue;
       t.messages.delete(key);
+      out.push({ type: 'focus', view: 'conversation' }); // the button went away with the message
       const conv = s.conversations.get(other);
       if (!conv || !conv.last || conv.last.id || conv.last.client_id !== m.client_id) continue;
       const rest = sortedMessages(t);

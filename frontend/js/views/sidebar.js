@@ -23,10 +23,9 @@ export function initSidebar({ onSearch, onOpen, onSignOut, onNeedMore }) {
     timer = setTimeout(() => onSearch(input.value.trim().toLowerCase()), SEARCH_DELAY_MS);
   });
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
+    if (event.key === 'Enter' && !event.isComposing) {
       // Opening the chat moves focus to the message box: Enter must not reach it.
       event.preventDefault();
-      clearTimeout(timer);
       onOpen(input.value.trim().toLowerCase());
     } else if (event.key === 'Escape' && input.value) {
       input.value = '';
@@ -45,7 +44,8 @@ export function conversationListNearEnd() {
 
 /** Focus for the list view: the row of `other` (the conversation just left), else Find user. */
 export function focusList(other) {
-  const row = other && [...byId('conversation-list').querySelectorAll('li')].find((li) => li.dataset.key === other);
+  const rows = [...byId('conversation-list').children];
+  const row = other && rows.find((li) => li.dataset.key === other);
   (row ? row.firstElementChild : byId('find-user')).focus();
 }
 
