@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian machine with Python 3.11:
 #   make run    creates .venv, installs, serves the chat on http://127.0.0.1:8000/
-#   make test   installs what tests need (Debian's chromium too), runs everything
+#   make test   installs what tests need (Debian's chromium, npm's axe-core), runs everything
 
 PYTHON ?= python3
 VENV := .venv
@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	bash tests/browser/ensure_chromium.sh
+	npm ci --no-audit --no-fund  # axe-core for the accessibility tests (package-lock.json)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	node --test tests/js/
@@ -53,4 +54,4 @@ deploy-tf: package
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash infra/deploy-tf.sh $(STAGE)
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache test-artifacts
+	rm -rf build .pytest_cache .ruff_cache test-artifacts node_modules

@@ -11,9 +11,16 @@ import { newClientId, outbox, session } from './storage.js';
 import { canWrite, update, wantsMoreConversations, wantsOlderHistory } from './update.js';
 import { announce } from './views/announcer.js';
 import { initBanner, renderBanner } from './views/banner.js';
-import { initConversation, renderConversation, threadIsShort } from './views/conversation.js';
-import { clearSearchBox, conversationListNearEnd, initSidebar, renderSidebar } from './views/sidebar.js';
+import {
+  focusConversation, initConversation, renderConversation, showNewest, threadIsShort,
+} from './views/conversation.js';
+import {
+  clearSearchBox, conversationListNearEnd, focusList, initSidebar, renderSidebar,
+} from './views/sidebar.js';
 import { clearSigninForm, initSignin, renderSignin } from './views/signin.js';
+
+/** Events a message row's buttons may dispatch (their data-action is the event type). */
+const MESSAGE_ACTIONS = new Set(['retry', 'dismiss']);
 
 /** Starts the client on this page; call once. */
 export function start(rawConfig = window.CHAT_CONFIG) {
@@ -50,11 +57,18 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     },
     announce: ({ text }) => announce(text),
     navigate: ({ path, replace }) => router.go(path, { replace }),
-    focus: ({ id }) => queueMicrotask(() => byId(id).focus()), // after the draw that shows it
+    focus: (effect) => queueMicrotask(() => focus(effect)), // after the draw that shows it
+    scroll: () => queueMicrotask(showNewest),
     clear: ({ field }) => (field === 'search' ? clearSearchBox() : clearSigninForm()),
     later: ({ ms, event }) => setTimeout(() => dispatch(event), ms),
     reconnect: () => connection.reconnectNow(),
   };
+
+  function focus({ id, view, with: other }) {
+    if (view === 'conversation') focusConversation();
+    else if (view === 'list') focusList(other);
+    else byId(id).focus();
+  }
 
   // Many events can arrive at once; draw once after them.
   function render() {
@@ -91,20 +105,26 @@ export function start(rawConfig = window.CHAT_CONFIG) {
   initBanner({ onRetry: () => dispatch({ type: 'retryConnection' }) });
   initSidebar({
     onSearch: (query) => dispatch({ type: 'search', query }),
+    onOpen: (query) => dispatch({ type: 'openSearch', query }),
     onSignOut: () => dispatch({ type: 'signOut' }),
     onNeedMore: () => wantsMoreConversations(state) && dispatch({ type: 'moreConversations' }),
   });
   initConversation({
+    rules,
     onSend(text) {
-      if (!canWrite(state, text)) return false;
+      const written = canWrite(state, text);
       dispatch({ type: 'write', text, clientId: newClientId(), ts: new Date().toISOString() });
-      return true;
+      return written;
     },
     onTyping: () => dispatch({ type: 'typing', now: Date.now() }),
     onNeedOlder: () => wantsOlderHistory(state) && dispatch({ type: 'older' }),
-    onRetry: (key) => dispatch({ type: 'retry', key }),
+    onScrolled: (atBottom) => dispatch({ type: 'scrolled', atBottom }),
+    onJumpToNewest: () => dispatch({ type: 'jumpToNewest' }),
+    // buttons in a message row, by their data-action (see views/conversation.js)
+    onMessageAction(action, key) {
+      if (MESSAGE_ACTIONS.has(action)) dispatch({ type: action, key });
+    },
   });
-  byId('message').maxLength = rules.maxText;
 
   document.addEventListener('visibilitychange', () => {
     dispatch({ type: 'visibility', visible: document.visibilityState === 'visible' });

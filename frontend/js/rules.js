@@ -55,6 +55,18 @@ export const textLength = (text) => Array.from(text).length;
 
 export const textFits = (text, rules = DEFAULT_RULES) => textLength(text) <= rules.maxText;
 
+/**
+ * What the counter by the message box says: nothing while the text is far from the limit
+ * (more than a tenth of it left), then how many characters are left, or how many too many.
+ */
+export function lengthNote(text, rules = DEFAULT_RULES) {
+  const left = rules.maxText - textLength(text);
+  if (left > Math.max(20, Math.floor(rules.maxText / 10))) return { text: '', over: false };
+  const n = Math.abs(left);
+  const chars = n === 1 ? 'character' : 'characters';
+  return left >= 0 ? { text: `${n} ${chars} left`, over: false } : { text: `${n} ${chars} too many`, over: true };
+}
+
 /** Checks a sign-up before it leaves the browser; returns an error sentence or ''. */
 export function checkRegistration(username, password, rules = DEFAULT_RULES) {
   if (!isUsername(username, rules)) return rules.username.message;

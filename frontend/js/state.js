@@ -3,6 +3,9 @@
 
 import { DEFAULT_RULES } from './rules.js';
 
+/** Whether we know that no account has this username. */
+export const isMissing = (state, name) => state.known.get(name) === false;
+
 /** A fresh state. `session` is what localStorage remembers: {username, token}. */
 export function createState({ route = { name: 'home' }, session = {}, rules = DEFAULT_RULES, visible = true } = {}) {
   const resuming = Boolean(session.token);
@@ -26,8 +29,15 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
     typing: new Map(), // username -> expiry (ms)
     typingSentAt: new Map(), // username -> when we last told them we type (ms)
     search: { query: '', results: null },
+    known: new Map(), // username -> whether that account exists (as far as we have seen)
+    usersAsked: [], // what each `users` request in flight was for, oldest first
+    scroll: freshScroll(), // the open conversation's scroll position, as the view reports it
+    welcomed: false, // a welcome came on this page already (focus moves only on the first)
   };
 }
+
+/** atBottom: the thread shows its newest message; newBelow: one arrived while it did not. */
+export const freshScroll = () => ({ atBottom: true, newBelow: false });
 
 /** Forgets everything that belongs to the signed-in person. */
 export function resetAccount(state) {
@@ -39,6 +49,9 @@ export function resetAccount(state) {
   state.search = { query: '', results: null };
   state.conversationsPage = { more: false, next: null, loading: null, again: false };
   state.typingSentAt.clear();
+  state.known.clear();
+  state.usersAsked = [];
+  state.scroll = freshScroll();
 }
 
 function emptyThread() {
@@ -51,6 +64,9 @@ function emptyThread() {
     error: '',
     theirRead: '', // newest id the other person has read
     readSent: '', // newest id we told the server we read
+    // the unread divider: `count` messages of theirs were unread when we opened the
+    // conversation; `firstId` is the first of them once it is loaded ('' until then)
+    unreadMark: null,
   };
 }
 
@@ -88,6 +104,7 @@ export function upsertMessage(state, wire, status = 'sent') {
     if (wire.id) {
       existing.status = 'sent';
       existing.error = '';
+      existing.final = false;
     }
     return { thread: t, message: existing, added: false };
   }
@@ -100,7 +117,8 @@ export function upsertMessage(state, wire, status = 'sent') {
     ts: wire.ts,
     client_id: wire.client_id || '',
     status: wire.id ? 'sent' : status,
-    error: '',
+    error: '', // why it failed, in plain words
+    final: false, // a failure that retrying cannot fix (the server refused the message itself)
   };
   t.messages.set(key, message);
   if (message.id) t.keyById.set(message.id, key);
@@ -130,11 +148,14 @@ export function newestFrom(t, sender) {
   return newest;
 }
 
+/** A message as the conversations list keeps it (`last`). */
+export const summaryOf = (m) => ({ id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts, client_id: m.client_id });
+
 /** Keeps the conversations list's `last` in step with a message. */
 export function touchConversation(state, m) {
   const other = otherParty(state, m);
   const conv = state.conversations.get(other);
-  const last = { id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts, client_id: m.client_id };
+  const last = summaryOf(m);
   if (!conv) {
     state.conversations.set(other, { with: other, last, unread: 0 });
     return state.conversations.get(other);

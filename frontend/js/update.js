@@ -5,11 +5,12 @@
 // and produce() returns a new, frozen state that shares whatever did not change.
 
 import { describeError } from './errors.js';
-import { checkRegistration, textFits } from './rules.js';
+import { chatPath } from './router.js';
+import { checkRegistration, isUsername, textFits, textLength } from './rules.js';
 import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
 import {
-  applyConversations, applyHistory, applyRead, newestFrom, oldestId, otherParty, resetAccount,
-  thread, touchConversation, upsertMessage,
+  applyConversations, applyHistory, applyRead, freshScroll, isMissing, newestFrom, oldestId, otherParty,
+  resetAccount, sortedMessages, summaryOf, thread, touchConversation, upsertMessage,
 } from './state.js';
 
 export const HISTORY_PAGE = 50;
@@ -19,6 +20,8 @@ export const TYPING_SHOWN_MS = 5000;
 export const LOGOUT_WAIT_MS = 1500;
 export const RESUME_RETRY_MS = 3000;
 const PREVIEW_CHARS = 140;
+/** Send errors about the message itself: sending it again gets the same answer. */
+const FINAL_SEND_ERRORS = new Set(['no_such_user', 'invalid', 'too_large']);
 
 enableMapSet(); // the state keeps its collections in Maps
 
@@ -30,7 +33,12 @@ enableMapSet(); // the state keeps its collections in Maps
  *                                                  'read' answers with event {type: 'outbox', items}
  *   {type: 'announce', text}                       say it to screen readers
  *   {type: 'navigate', path, replace}              answers with event {type: 'route', route}
- *   {type: 'focus', id} / {type: 'clear', field: 'search'|'password'}
+ *   {type: 'focus', id}                            focus that element
+ *   {type: 'focus', view: 'conversation'}          the open conversation's natural start
+ *                                                  (the message box; its heading on a phone)
+ *   {type: 'focus', view: 'list', with?}           the list (the row of `with` if shown)
+ *   {type: 'scroll', to: 'newest'}                 show the open conversation's newest message
+ *   {type: 'clear', field: 'search'|'password'}
  *   {type: 'later', ms, event}                     dispatch `event` after `ms`
  *   {type: 'reconnect'}                            skip the connection's backoff wait
  */
@@ -42,7 +50,8 @@ export const canSend = (state) => signedIn(state) && state.net === 'online';
 
 /** Whether a message with this text can be written now (the composer keeps it otherwise). */
 export const canWrite = (state, text) =>
-  state.route.name === 'chat' && state.phase !== 'signed-out' && textFits(text, state.rules);
+  state.route.name === 'chat' && state.phase !== 'signed-out' && textFits(text, state.rules)
+  && !isMissing(state, state.route.with);
 
 /** Whether the open conversation has an older page to fetch now. */
 export function wantsOlderHistory(state) {
@@ -115,8 +124,33 @@ function markRead(s, out) {
   if (newest.id <= t.readSent && !(conv && conv.unread > 0)) return;
   if (send(s, out, { action: 'read', with: other, up_to: newest.id })) {
     if (newest.id > t.readSent) t.readSent = newest.id;
+    // What was unread until now gets a divider, unless one is shown already.
+    if (conv && conv.unread > 0 && !t.unreadMark) t.unreadMark = { count: conv.unread, firstId: '' };
     if (conv) conv.unread = 0;
+    placeUnreadMark(s, out, other);
   }
+}
+
+/** Finds the first unread message of the divider, fetching older pages until it is held. */
+function placeUnreadMark(s, out, other) {
+  const t = s.threads.get(other);
+  const mark = t && t.unreadMark;
+  if (!mark || mark.firstId || !t.loaded) return;
+  const theirs = sortedMessages(t).filter((m) => m.id && m.from === other);
+  if (theirs.length >= mark.count) mark.firstId = theirs[theirs.length - mark.count].id;
+  else if (t.hasMore) requestHistory(s, out, other, 'older');
+  else if (theirs.length) mark.firstId = theirs[0].id; // fewer than were counted: all of them
+}
+
+/** Asks the server whether `name` exists, unless we know already (for /chat/<nobody>). */
+function checkExists(s, out, name) {
+  if (s.known.has(name) || s.conversations.has(name)) return;
+  if (s.usersAsked.some((asked) => asked.exists === name)) return;
+  if (send(s, out, { action: 'users', query: name })) s.usersAsked.push({ exists: name });
+}
+
+function askUsers(s, out, query) {
+  if (send(s, out, { action: 'users', query: query.slice(0, 32) })) s.usersAsked.push({ search: query });
 }
 
 function findOwn(s, clientId) {
@@ -171,14 +205,18 @@ function onWelcome(s, frame, out) {
     { type: 'session', op: 'save', username: frame.username, token: frame.token },
     { type: 'clear', field: 'password' },
   );
-  if (fromSignIn && s.route.name === 'home') out.push({ type: 'focus', id: 'find-user' });
+  const firstOnPage = !s.welcomed;
+  s.welcomed = true;
   for (const t of s.threads.values()) t.loading = null;
   s.conversationsPage.loading = null;
+  s.usersAsked = []; // replies to an earlier connection will not come
   if (s.route.name === 'chat' && s.route.with === s.me) goHome(s, out);
+  if (s.route.name === 'home' && fromSignIn) out.push({ type: 'focus', id: 'find-user' });
+  if (s.route.name === 'chat' && (fromSignIn || firstOnPage)) out.push({ type: 'focus', view: 'conversation' });
   requestConversations(s, out, 'first');
   if (s.route.name === 'chat') requestHistory(s, out, s.route.with, 'latest');
   out.push({ type: 'outbox', op: 'read', username: s.me }); // answered by the 'outbox' event
-  if (s.search.query) send(s, out, { action: 'users', query: s.search.query });
+  if (s.search.query) askUsers(s, out, s.search.query);
 }
 
 function onMessage(s, frame, out) {
@@ -188,10 +226,13 @@ function onMessage(s, frame, out) {
   const conv = touchConversation(s, message);
   // A new conversation: fetch the list again for the other person's presence.
   if (isNew) requestConversations(s, out, 'first');
+  s.known.set(other, true);
   if (added && frame.from !== s.me) {
     s.presence.set(other, true); // they just sent it, so they are online
     s.typing.delete(other);
     if (!isReading(s, other)) conv.unread += 1;
+    const open = s.route.name === 'chat' && s.route.with === other;
+    if (open && !s.scroll.atBottom) s.scroll.newBelow = true;
     const preview = frame.text.length > PREVIEW_CHARS ? `${frame.text.slice(0, PREVIEW_CHARS)}…` : frame.text;
     out.push({ type: 'announce', text: `New message from ${frame.from}: ${preview}` });
   }
@@ -226,12 +267,21 @@ function onError(s, frame, out) {
       return;
     case 'send': {
       if (!frame.client_id) return;
+      if (frame.code === 'unauthenticated' && s.token) {
+        // The session dropped: the message stays pending in the outbox, sent after the welcome.
+        s.phase = 'resuming';
+        resume(s, out);
+        return;
+      }
       const m = findOwn(s, frame.client_id);
       out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: frame.client_id });
-      if (m && !m.id) {
-        m.status = 'failed';
-        m.error = describeError(frame, s.rules);
-      }
+      if (!m || m.id) return;
+      m.status = 'failed';
+      m.error = describeError(frame, s.rules);
+      m.final = FINAL_SEND_ERRORS.has(frame.code);
+      if (frame.code === 'no_such_user') s.known.set(m.to, false);
+      const next = m.final ? 'You can dismiss it.' : 'You can retry it.';
+      out.push({ type: 'announce', text: `Message to ${m.to} not sent: ${m.error} ${next}` });
       return;
     }
     case 'history':
@@ -248,7 +298,7 @@ function onError(s, frame, out) {
       conversationsAnswered(s, out);
       return;
     case 'users':
-      s.search.results = [];
+      if ('search' in (s.usersAsked.shift() || { search: '' })) s.search.results = [];
       return;
     default:
       // unauthenticated: the server no longer knows this connection; sign it in again
@@ -266,18 +316,47 @@ const FRAMES = {
   error: onError,
   history(s, frame, out) {
     const t = thread(s, frame.with);
-    applyHistory(s, frame.with, frame.messages || [], Boolean(frame.more), t.loading || 'latest');
+    const messages = frame.messages || [];
+    applyHistory(s, frame.with, messages, Boolean(frame.more), t.loading || 'latest');
+    if (messages.length) s.known.set(frame.with, true);
+    else checkExists(s, out, frame.with); // nothing to read: maybe there is no such person
     markRead(s, out);
+    if (s.route.name === 'chat' && s.route.with === frame.with) placeUnreadMark(s, out, frame.with);
   },
   conversations(s, frame, out) {
     applyConversations(s, frame, s.conversationsPage.loading || 'first');
+    for (const item of frame.items || []) s.known.set(item.with, true);
     conversationsAnswered(s, out);
     markRead(s, out);
   },
-  users(s, frame) {
-    if (!s.search.query) return;
-    s.search.results = frame.items || [];
-    for (const item of s.search.results) s.presence.set(item.username, Boolean(item.online));
+  /**
+   * Answers the oldest `users` request in flight: a search, or whether a name exists.
+   * Replies carry no query, so one is taken for its request only if it fits it (every
+   * name starts with the query), in case replies overtake each other.
+   */
+  users(s, frame, out) {
+    const asked = s.usersAsked.shift() || { search: s.search.query };
+    const items = frame.items || [];
+    const fits = (query) => items.every((item) => item.username.startsWith(query));
+    for (const item of items) {
+      s.presence.set(item.username, Boolean(item.online));
+      s.known.set(item.username, true);
+    }
+    if ('exists' in asked) {
+      const name = asked.exists;
+      if (items.some((item) => item.username === name) || !fits(name)) return;
+      s.known.set(name, false);
+      if (s.route.name === 'chat' && s.route.with === name) {
+        out.push(
+          { type: 'announce', text: `There is no one with the username ${name}.` },
+          { type: 'focus', view: 'conversation' }, // the message box is gone
+        );
+      }
+      return;
+    }
+    // an older search, or not this one's answer
+    if (!s.search.query || asked.search !== s.search.query || !fits(asked.search)) return;
+    s.search.results = items;
   },
   presence(s, frame) {
     s.presence.set(frame.username, Boolean(frame.online));
@@ -317,6 +396,7 @@ const EVENTS = {
     s.net = status;
     if (status !== 'offline') return;
     if (s.phase === 'signed-in') s.phase = 'resuming';
+    s.usersAsked = [];
     for (const t of s.threads.values()) t.loading = null;
     s.conversationsPage.loading = null;
     if (s.auth.busy && !s.pendingAuth) {
@@ -344,7 +424,18 @@ const EVENTS = {
       out.push({ type: 'navigate', path: '/', replace: true }); // there is no conversation with yourself
       return;
     }
+    const before = s.route;
+    const changed = before.name !== route.name || before.with !== route.with;
     s.route = route;
+    if (changed) {
+      s.scroll = freshScroll();
+      if (before.name === 'chat' && s.threads.has(before.with)) s.threads.get(before.with).unreadMark = null;
+      if (s.phase !== 'signed-out') {
+        out.push(route.name === 'chat'
+          ? { type: 'focus', view: 'conversation' }
+          : { type: 'focus', view: 'list', with: before.with });
+      }
+    }
     if (s.search.query) {
       s.search = { query: '', results: null };
       out.push({ type: 'clear', field: 'search' });
@@ -352,6 +443,7 @@ const EVENTS = {
     if (route.name === 'chat') {
       if (!thread(s, route.with).loaded) requestHistory(s, out, route.with, 'latest');
       markRead(s, out);
+      placeUnreadMark(s, out, route.with);
     }
   },
   /** {visible}: the tab was shown or hidden. */
@@ -409,6 +501,11 @@ const EVENTS = {
   },
   /** {text, clientId, ts}: write a message in the open conversation. */
   write(s, { text, clientId, ts }, out) {
+    if (s.route.name === 'chat' && !textFits(text, s.rules)) {
+      const over = textLength(text) - s.rules.maxText;
+      out.push({ type: 'announce', text: `Not sent: the message is ${over} ${plural(over, 'character')} too long.` });
+      return;
+    }
     if (!canWrite(s, text)) return;
     const item = { client_id: clientId, to: s.route.with, text, ts };
     out.push({ type: 'outbox', op: 'add', username: s.me, item });
@@ -420,13 +517,50 @@ const EVENTS = {
   retry(s, { key }, out) {
     for (const t of s.threads.values()) {
       const m = t.messages.get(key);
-      if (!m || m.status !== 'failed') continue;
+      if (!m || m.status !== 'failed' || m.final) continue;
+      out.push({ type: 'focus', view: 'conversation' }); // the button goes away
       m.status = 'pending';
       m.error = '';
       const item = { client_id: m.client_id, to: m.to, text: m.text, ts: m.ts };
       out.push({ type: 'outbox', op: 'add', username: s.me, item });
       sendMessageFrame(s, out, m);
     }
+  },
+  /** {key}: forget a message that was not sent. */
+  dismiss(s, { key }, out) {
+    for (const [other, t] of s.threads) {
+      const m = t.messages.get(key);
+      if (!m || m.status !== 'failed') continue;
+      t.messages.delete(key);
+      out.push({ type: 'focus', view: 'conversation' }); // the button went away with the message
+      const conv = s.conversations.get(other);
+      if (!conv || !conv.last || conv.last.id || conv.last.client_id !== m.client_id) continue;
+      const rest = sortedMessages(t);
+      if (rest.length) conv.last = summaryOf(rest.at(-1));
+      else s.conversations.delete(other); // it only ever held this message
+    }
+  },
+  /** {query}: Enter in Find user: open the exact match, else the first one found, else the name typed. */
+  openSearch(s, { query }, out) {
+    if (!query) return;
+    const results = query === s.search.query ? s.search.results : null;
+    let name = '';
+    if (results && results.length) {
+      name = (results.find((r) => r.username === query) || results[0]).username;
+    } else if (!results && query !== s.me && isUsername(query, s.rules)) {
+      name = query; // no answer yet: /chat/<name> says whether it exists
+    }
+    if (name) out.push({ type: 'navigate', path: chatPath(name), replace: false });
+  },
+  /** {atBottom}: the open conversation was scrolled (reported when atBottom changes). */
+  scrolled(s, { atBottom }) {
+    s.scroll.atBottom = atBottom;
+    if (atBottom) s.scroll.newBelow = false;
+  },
+  /** The "New messages" button. */
+  jumpToNewest(s, event, out) {
+    s.scroll.newBelow = false;
+    out.push({ type: 'scroll', to: 'newest' });
   },
   /** {now}: the person is typing in the open conversation. */
   typing(s, { now }, out) {
@@ -438,7 +572,7 @@ const EVENTS = {
   /** {query}: find people (already lower-cased). */
   search(s, { query }, out) {
     s.search = { query, results: null };
-    if (query) send(s, out, { action: 'users', query: query.slice(0, 32) });
+    if (query) askUsers(s, out, query);
   },
   /** Scrolled to the top of the open conversation. */
   older(s, event, out) {
@@ -452,6 +586,8 @@ const EVENTS = {
     out.push({ type: 'reconnect' });
   },
 };
+
+const plural = (n, word) => (n === 1 ? word : `${word}s`);
 
 /** The one way the state changes. Unknown events change nothing. */
 export function update(state, event) {

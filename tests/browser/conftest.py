@@ -3,6 +3,7 @@ pages that record script errors, and helpers that act like a person would."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Route,
     expect,
     sync_playwright,
 )
@@ -181,6 +183,19 @@ def people(browser: Browser) -> Iterator[Callable[..., Person]]:
     for person in made:
         person.context.close()
     assert not errors, "script errors in the page:\n" + "\n".join(errors)
+
+
+def serve_a_larger_limit(page: Page, extra: int) -> None:
+    """The page gets a /config.js whose maxText is `extra` above the server's (a client
+    with an older config), so the server itself refuses a text the client lets through."""
+
+    def larger(route: Route) -> None:
+        config = json.loads(route.fetch().text().split("=", 1)[1].strip().rstrip(";"))
+        config["maxText"] += extra
+        route.fulfill(body=f"window.CHAT_CONFIG = {json.dumps(config)};\n",
+                      content_type="text/javascript")
+
+    page.route("**/config.js", larger)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from chalicelib import protocol
 from chalicelib.client_config import client_config
 from chalicelib.settings import Settings
-from tests.browser.conftest import Gateway, Person, sign_up, unique
+from tests.browser.conftest import Gateway, Person, screenshot, sign_up, unique
 
 CONFIG = re.compile(r"window\.CHAT_CONFIG = (\{.*\});\n", re.DOTALL)
 NAMES = [
@@ -93,7 +93,29 @@ def test_a_look_alike_name_is_refused_before_it_leaves_the_browser(
 def test_the_composer_is_limited_to_the_servers_max_text(
     gateway: Gateway, people: Callable[..., Person]
 ) -> None:
-    writer = people(unique("max"))
+    """Not cut silently (the box takes more, as in mainstream messengers): a counter near the
+    limit counts code points like the server, and a text over it is not sent."""
+    writer, reader = people(unique("max")), people(unique("maxr"))
     sign_up(writer, gateway.url)
-    limit = writer.page.locator("#message").evaluate("el => el.maxLength")
-    assert limit == served_config(gateway)["maxText"]
+    sign_up(reader, gateway.url)
+    limit = served_config(gateway)["maxText"]
+    page = writer.page
+    page.goto(f"{gateway.url}/chat/{reader.name}")
+    box = page.get_by_label("Message")
+    count = page.locator("#composer-count")
+    box.fill("x" * (limit // 2))
+    expect(count).to_be_hidden()
+    box.fill("😀" * limit)  # one character each, as the server counts
+    expect(count).to_have_text("0 characters left")
+    expect(box).to_have_attribute("aria-invalid", "false")
+    box.fill("x" * (limit + 3))
+    expect(count).to_have_text("3 characters too many")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "rough-counter")
+    box.press("Enter")
+    expect(page.locator("#announcer")).to_have_text(
+        "Not sent: the message is 3 characters too long."
+    )
+    expect(box).to_have_value("x" * (limit + 3))
+    expect(page.locator("#messages li.msg")).to_have_count(0)
+    assert "maxlength" not in (box.evaluate("el => el.outerHTML"))

@@ -6,7 +6,7 @@ import test from 'node:test';
 import { describeError } from '../../frontend/js/errors.js';
 import { parseRoute } from '../../frontend/js/router.js';
 import {
-  checkRegistration, DEFAULT_RULES, isUsername, readConfig, textFits, textLength, toUsername,
+  checkRegistration, DEFAULT_RULES, isUsername, lengthNote, readConfig, textFits, textLength, toUsername,
 } from '../../frontend/js/rules.js';
 
 test('usernames: a full match of [a-z0-9_.-]{3,32} after lower-casing', () => {
@@ -58,4 +58,17 @@ test('config: every missing or unusable field falls back to the default', () => 
   assert.equal(given.websocketUrl, 'wss://x/ws');
   assert.equal(given.rules.maxText, 10);
   assert.equal(given.rules.passwordMin, 9);
+});
+
+test('the length counter: silent far from the limit, then left or too many, in code points', () => {
+  const rules = { ...DEFAULT_RULES, maxText: 4000 };
+  assert.deepEqual(lengthNote('x'.repeat(3599), rules), { text: '', over: false });
+  assert.deepEqual(lengthNote('x'.repeat(3600), rules), { text: '400 characters left', over: false });
+  assert.deepEqual(lengthNote('x'.repeat(3999), rules), { text: '1 character left', over: false });
+  assert.deepEqual(lengthNote('x'.repeat(4000), rules), { text: '0 characters left', over: false });
+  assert.deepEqual(lengthNote('x'.repeat(4002), rules), { text: '2 characters too many', over: true });
+  // an emoji outside the BMP is one character, as the server counts
+  assert.deepEqual(lengthNote('😀'.repeat(4000), rules), { text: '0 characters left', over: false });
+  // a small limit still warns a little ahead
+  assert.deepEqual(lengthNote('abc', { ...rules, maxText: 10 }), { text: '7 characters left', over: false });
 });

@@ -109,16 +109,18 @@ test('a text over the configured limit is not written', () => {
   assert.equal(state.threads.get(BOB).messages.size, 0);
 });
 
-test('a refused send fails the message; retry sends it again', () => {
+test('a send that failed on the way can be retried; the failure is announced', () => {
   const open = inChat(signedIn(), BOB).state;
-  let { state } = run(
+  let { state, effects } = run(
     open,
     { type: 'write', text: 'hello', clientId: 'c1', ts: ts(1) },
-    frame({ type: 'error', action: 'send', client_id: 'c1', code: 'no_such_user' }),
+    frame({ type: 'error', action: 'send', client_id: 'c1', code: 'internal' }),
   );
   const [m] = sortedMessages(state.threads.get(BOB));
-  assert.equal(m.status, 'failed');
-  assert.equal(m.error, 'There is no one with that username.');
+  assert.deepEqual([m.status, m.final], ['failed', false]);
+  assert.equal(m.error, 'Something went wrong on our side. Please try again.');
+  assert.ok(effects.some((e) => e.type === 'announce'
+    && e.text === `Message to ${BOB} not sent: ${m.error} You can retry it.`));
   let frames;
   ({ state, frames } = run(state, { type: 'retry', key: m.key }));
   assert.deepEqual(frames, [{ action: 'send', to: BOB, text: 'hello', client_id: 'c1' }]);

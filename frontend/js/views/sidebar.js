@@ -11,7 +11,7 @@ const LOAD_MORE_WITHIN_PX = 150;
 
 const nearEnd = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MORE_WITHIN_PX;
 
-export function initSidebar({ onSearch, onSignOut, onNeedMore }) {
+export function initSidebar({ onSearch, onOpen, onSignOut, onNeedMore }) {
   const lists = byId('lists');
   lists.addEventListener('scroll', () => {
     if (!byId('conversations-section').hidden && nearEnd(lists)) onNeedMore();
@@ -23,9 +23,10 @@ export function initSidebar({ onSearch, onSignOut, onNeedMore }) {
     timer = setTimeout(() => onSearch(input.value.trim().toLowerCase()), SEARCH_DELAY_MS);
   });
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      const first = byId('search-results').querySelector('a');
-      if (first) first.click();
+    if (event.key === 'Enter' && !event.isComposing) {
+      // Opening the chat moves focus to the message box: Enter must not reach it.
+      event.preventDefault();
+      onOpen(input.value.trim().toLowerCase());
     } else if (event.key === 'Escape' && input.value) {
       input.value = '';
       onSearch('');
@@ -39,6 +40,13 @@ export function conversationListNearEnd() {
   const lists = byId('lists');
   // clientHeight 0: not shown (signed out, or a phone showing the open conversation)
   return lists.clientHeight > 0 && !byId('conversations-section').hidden && nearEnd(lists);
+}
+
+/** Focus for the list view: the row of `other` (the conversation just left), else Find user. */
+export function focusList(other) {
+  const rows = [...byId('conversation-list').children];
+  const row = other && rows.find((li) => li.dataset.key === other);
+  (row ? row.firstElementChild : byId('find-user')).focus();
 }
 
 export function clearSearchBox() {
