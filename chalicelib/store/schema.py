@@ -4,8 +4,8 @@ The DynamoDB store, the tests, the local gateway (which creates the table when
 missing) and both infra templates read this module, so the table is defined
 exactly once. Item layout (pk / sk):
 
-    USER#<name>          / PROFILE            account, password hash, login
-                                              throttle, ``conns`` (map of open
+    USER#<name>          / PROFILE            account, password hash,
+                                              ``sessions_valid_from``, ``conns`` (map of open
                                               connection id -> its expiry time,
                                               so expired ones are ignored without
                                               reading them); GSI1 keys
@@ -15,6 +15,9 @@ exactly once. Item layout (pk / sk):
     SEND#<name>          / <client_id>        idempotency marker for a send (TTL)
     SESSION#<sha256>     / SESSION            session token hash -> user (TTL)
     CONN#<connection id> / CONN               connection -> user binding (TTL)
+    LIMIT#<scope>#<subject> / LIMIT           rate-limit counts, one attribute
+                                              ``w<window number>`` per fixed
+                                              window (TTL)
 
 GSI1 (``gsi1pk`` = ``NAME#<first letter>``, ``gsi1sk`` = username) serves the
 prefix search of the ``users`` action without a Scan.
