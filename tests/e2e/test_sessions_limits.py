@@ -228,11 +228,13 @@ def test_per_ip_limits_on_register_and_login(gateway_with: Callable[..., Gateway
     run(body())
 
 
-def test_send_typing_and_sign_in_limits(chat_gateway: Gateway) -> None:
+def test_send_typing_and_sign_in_limits(gateway_with: Callable[..., Gateway]) -> None:
+    # tests/conftest.py turns the send limit off for the other suites
+    gateway = gateway_with(CHAT_LIMIT_SEND="30/30")
     alice_name, bob_name = names(2)
 
     async def body() -> None:
-        url = chat_gateway.ws_url
+        url = gateway.ws_url
         alice = await signed_in(url, alice_name, new=True)
         alice_phone = await signed_in(url, alice_name, token=alice.token)
         bob = await signed_in(url, bob_name, new=True)

@@ -275,3 +275,25 @@ def test_limits_are_configurable_and_can_be_off(clock: Clock) -> None:
     for _ in range(3):
         driver.raw("a1", json.dumps({"action": "typing", "to": "bob"}))
     assert len(driver.take("b1")) == 3
+
+
+def test_limits_come_from_the_environment() -> None:
+    from chalicelib.settings import Settings
+
+    assert Settings.from_env({}).limits == Limits()
+    chosen = Settings.from_env({
+        "CHAT_LIMIT_SEND": "10/5", "CHAT_LIMIT_LOGIN": "off", "CHAT_TYPING_INTERVAL": "0",
+    }).limits
+    assert chosen.send == Limit("send", 10, 5.0)
+    assert chosen.login is None and chosen.typing_interval == 0
+    assert chosen.sign_in == Limits().sign_in
+
+
+def test_the_lambda_adapter_passes_the_source_ip_from_the_event() -> None:
+    from chalicelib.service import source_ip
+
+    assert source_ip({"requestContext": {"identity": {"sourceIp": "203.0.113.7"}}}) == (
+        "203.0.113.7"
+    )
+    assert source_ip({"requestContext": {}}) is None
+    assert source_ip({}) is None
