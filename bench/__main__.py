@@ -43,7 +43,9 @@ def correctness(part: str, data: dict[str, Any]) -> list[tuple[bool, str]]:
         return [(data["checks"]["no_scan"], "cost: no Scan"),
                 (data["checks"]["same_at_both_scales"], "cost: same calls at both scales"),
                 (data["checks"].get("posts_counted", False),
-                 "cost: a send's two PostToConnection calls counted")]
+                 "cost: a send's two PostToConnection calls counted"),
+                (data["checks"].get("limiter_adds_at_most_one_wru_per_send", False),
+                 "cost: the rate limiter adds at most one WRU per send")]
     if part == "faults":
         return [(data["failed"] == 0 and data["passed"] > 0, "faults: all tests pass")]
     if part == "deploy":

@@ -78,19 +78,52 @@ def _posted(request: Any, **_: Any) -> Any:
     return AWSResponse(request.url, 200, {}, _Raw(b""))
 
 
-def measure_send(endpoint: str, sends: int) -> dict[str, Any]:
-    """Times ``sends`` direct messages through the handlers on a fresh table and returns
-    the duration, handler CPU, and the request units of the last one."""
+# the limiter as deployed, but with a send limit no bench burst reaches: a send's cost
+# does not depend on the limit's numbers (one UpdateItem of a small item either way)
+LIMITER_ON = {
+    "CHAT_LIMIT_LOGIN": "5/900",
+    "CHAT_LIMIT_SEND": "1000000/30",
+    "CHAT_LIMIT_SIGN_IN": "1000/60",
+    "CHAT_TYPING_INTERVAL": "3",
+}
+MEASURED_ACTIONS = ("send", "typing", "read")
+
+
+def _action_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-invocation figures of one action, summed over its DynamoDB requests."""
+    wall = [r["wall_ms"] for r in runs]
+    return {
+        "invocations": len(runs),
+        "wall_ms_median": statistics.median(wall),
+        "wall_ms_p95": sorted(wall)[max(0, math.ceil(len(wall) * 0.95) - 1)],
+        "cpu_ms_median": statistics.median(r["cpu_ms"] for r in runs),
+        "requests_mean": statistics.fmean(len(r["requests"]) for r in runs),
+        "wru_mean": statistics.fmean(r["wru"] for r in runs),
+        "rru_mean": statistics.fmean(r["rru"] for r in runs),
+        "wru_max": max(r["wru"] for r in runs),
+        "first": runs[0]["requests"],
+        "last": runs[-1]["requests"],
+    }
+
+
+def measure_send(endpoint: str, sends: int, limiter: bool = True) -> dict[str, Any]:
+    """Times ``sends`` direct messages, then as many ``typing`` and ``read`` frames,
+    through the handlers on a fresh table, with the rate limiter on or off; returns
+    the send's duration, handler CPU and request units (of the last send, and per
+    action the figures over every invocation)."""
     import boto3
     from chalice.test import Client
 
     import app as chat_app
+    from bench.servers import LIMITS_OFF
     from chalicelib.store import schema
 
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
     table = f"cost-{uuid.uuid4().hex[:8]}"
     schema.ensure_table(dynamodb, table)
+    saved_environment = dict(os.environ)
     os.environ["CHAT_STORE"] = f"dynamodb:{table}"
+    os.environ.update(LIMITER_ON if limiter else LIMITS_OFF)
     chat_app.service.cache_clear()
     store = chat_app.service().chat.store
     calls: list[list[Any]] = []
@@ -108,13 +141,29 @@ def measure_send(endpoint: str, sends: int) -> dict[str, Any]:
     api._client = None
     api.session.events.register("before-send.apigatewaymanagementapi", _posted,
                                 unique_id="bench.cost")
-    wall: list[float] = []
-    cpu: list[float] = []
+
+    def fetch(key: dict[str, Any]) -> dict[str, Any] | None:
+        return dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in MEASURED_ACTIONS}
     with Client(chat_app.app, project_dir=str(ROOT)) as client:
 
         def invoke(route: str, connection_id: str, body: Any = None) -> None:
             name = {"$connect": "connect", "$default": "message"}[route]
             client.lambda_.invoke(name, aws_calls.bench_event(route, connection_id, body))
+
+        def timed(action: str, connection_id: str, frame: dict[str, Any]) -> None:
+            calls.clear()
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            invoke("$default", connection_id, frame)
+            cpu_ms = (time.thread_time() - cpu_started) * 1000
+            wall_ms = (time.perf_counter() - started) * 1000
+            # units are read after the timing: fetching items is the bench's, not the app's
+            requests = [capacity.units(op, params, fetch, reply) for op, params, reply in calls]
+            runs[action].append({
+                "wall_ms": wall_ms, "cpu_ms": cpu_ms, "requests": requests,
+                "wru": sum(r["wru"] for r in requests), "rru": sum(r["rru"] for r in requests),
+            })
 
         for conn, name in (("A", "alice"), ("B", "bob")):
             invoke("$connect", conn)
@@ -123,28 +172,60 @@ def measure_send(endpoint: str, sends: int) -> dict[str, Any]:
         invoke("$default", "A", {"action": "send", "to": "bob", "text": "first",
                                  "client_id": "warm"})
         for n in range(sends):
-            calls.clear()
-            frame = {"action": "send", "to": "bob", "text": f"message number {n}",
-                     "client_id": f"c{n}"}
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            invoke("$default", "A", frame)
-            cpu.append((time.thread_time() - cpu_started) * 1000)
-            wall.append((time.perf_counter() - started) * 1000)
+            timed("send", "A", {"action": "send", "to": "bob", "text": f"message number {n}",
+                                "client_id": f"c{n}"})
+        for _ in range(sends):
+            timed("typing", "A", {"action": "typing", "to": "bob"})
+        newest = store.history("alice", "bob", None, 1)[0][-1].id
+        for _ in range(sends):
+            timed("read", "B", {"action": "read", "with": "alice", "up_to": newest})
     chat_app.service.cache_clear()
+    os.environ.clear()
+    os.environ.update(saved_environment)
 
-    def fetch(key: dict[str, Any]) -> dict[str, Any] | None:
-        return dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-
-    per_request = [capacity.units(op, params, fetch, reply) for op, params, reply in calls]
+    last_send = runs["send"][-1]
+    figures = {name: _action_figures(found) for name, found in runs.items()}
     return {
+        "limiter": limiter,
         "sends": sends,
-        "wall_ms_median": statistics.median(wall),
-        "wall_ms_p95": sorted(wall)[max(0, math.ceil(len(wall) * 0.95) - 1)],
-        "cpu_ms_median": statistics.median(cpu),
-        "requests": per_request,
-        "wru": sum(r["wru"] for r in per_request),
-        "rru": sum(r["rru"] for r in per_request),
+        "wall_ms_median": figures["send"]["wall_ms_median"],
+        "wall_ms_p95": figures["send"]["wall_ms_p95"],
+        "cpu_ms_median": figures["send"]["cpu_ms_median"],
+        "requests": last_send["requests"],
+        "wru": last_send["wru"],
+        "rru": last_send["rru"],
+        "actions": figures,
     }
+
+
+def limiter_comparison(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    """Per action, with the limiter beside without it: mean DynamoDB requests, request
+    units and DynamoDB $ per million frames (on-demand prices)."""
+
+    def dollars_per_million(figures: dict[str, Any]) -> float:
+        wru, rru = PRICES["dynamodb_wru"], PRICES["dynamodb_rru"]
+        return (figures["wru_mean"] * 1e6 * wru["usd"] / wru["per"]
+                + figures["rru_mean"] * 1e6 * rru["usd"] / rru["per"])
+
+    table: dict[str, Any] = {}
+    for action in MEASURED_ACTIONS:
+        row: dict[str, Any] = {}
+        for label, run in (("with_limiter", on), ("without_limiter", off)):
+            figures = run["actions"][action]
+            row[label] = {
+                "requests": figures["requests_mean"],
+                "wru": figures["wru_mean"],
+                "rru": figures["rru_mean"],
+                "wru_max": figures["wru_max"],
+                "dynamodb_usd_per_million": dollars_per_million(figures),
+                "operations_first": [r["operation"] for r in figures["first"]],
+                "operations_last": [r["operation"] for r in figures["last"]],
+            }
+        row["added_wru_max"] = (
+            on["actions"][action]["wru_max"] - off["actions"][action]["wru_max"]
+        )
+        table[action] = row
+    return table
 
 
 def dollars(send_calls: dict[str, Any], units: dict[str, Any], memory_mb: int
@@ -203,6 +284,7 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     from moto.server import ThreadedMotoServer
 
     aws_calls._fake_aws_environment()
+    os.environ.update(LIMITER_ON)  # the calls per event as deployed, limiter included
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     scales = QUICK_SCALES if quick else SCALES
     meter = aws_calls.Meter()
@@ -220,7 +302,8 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
             calls[str(users)] = aws_calls.measure(endpoint, users, meter)
             log(f"  cost: calls per event counted with {users} users"
                 f" ({time.monotonic() - began:.1f} s)")
-        units = measure_send(endpoint, 5 if quick else TIMED_SENDS)
+        units = measure_send(endpoint, 5 if quick else TIMED_SENDS, limiter=True)
+        unlimited = measure_send(endpoint, 5 if quick else TIMED_SENDS, limiter=False)
     finally:
         server.stop()
     memory = lambda_memory_mb()
@@ -233,6 +316,12 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     log(f"  cost: {small[SEND]['dynamodb_requests']} DynamoDB requests per message"
         f" ({small[SEND]['dynamodb']}), {units['wru']:g} WRU + {units['rru']:g} RRU,"
         f" ${money['total_usd_per_million']:.2f} per million messages")
+    limiter = limiter_comparison(units, unlimited)
+    for action, row in limiter.items():
+        on, off = row["with_limiter"], row["without_limiter"]
+        log(f"  cost: {action}: {on['requests']:.2f} requests, {on['wru']:.2f} WRU +"
+            f" {on['rru']:.2f} RRU with the limiter; {off['requests']:.2f}, {off['wru']:.2f} +"
+            f" {off['rru']:.2f} without")
     return {
         "scales": list(scales),
         "quick": quick,
@@ -245,8 +334,12 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
             # a send posts the ack and the recipient's copy: if no post was counted the
             # API Gateway line of the bill would be wrong
             "posts_counted": small[SEND]["post_to_connection"] == 2,
+            # issue 11: the limiter adds at most one write request unit per send
+            "limiter_adds_at_most_one_wru_per_send": limiter["send"]["added_wru_max"] <= 1,
         },
         "send_units": units,
+        "send_units_without_limiter": unlimited,
+        "limiter": limiter,
         "dollars": money,
         "prices": PRICES,
         "sources": {

@@ -286,6 +286,34 @@ def scale_section(scale: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def limiter_lines(cost: dict[str, Any]) -> list[str]:
+    """The rate limiter's cost (issue 11): per frame, with it beside without it."""
+    limiter = cost.get("limiter")
+    if not limiter:
+        return []
+    frames = cost["send_units"]["sends"]
+    rows = []
+    for action, row in limiter.items():
+        on, off = row["with_limiter"], row["without_limiter"]
+        rows.append([f"`{action}`",
+                     f"{num(on['requests'], 2)} / {num(off['requests'], 2)}",
+                     f"{num(on['wru'], 2)} / {num(off['wru'], 2)}",
+                     f"{num(on['rru'], 2)} / {num(off['rru'], 2)}",
+                     f"${num(on['dynamodb_usd_per_million'], 3)}"
+                     f" / ${num(off['dynamodb_usd_per_million'], 3)}"])
+    out = [f"The rate limiter's cost, in the same run: {frames} frames of each kind through"
+           " the handlers with the limiter on (the limits as deployed, but a send limit no"
+           " burst of the bench reaches) and again with every limit off; means per frame,"
+           " **with / without**. A `typing` frame counts in one UpdateItem and is pushed only"
+           " when it is the first of its 3-second window (the bench sends them back to back,"
+           " so most are dropped and need no BatchGetItem); `read` has no limit of its own."
+           " The limiter adds at most one WRU per send:"
+           f" {yes(cost['checks'].get('limiter_adds_at_most_one_wru_per_send', False))}.", ""]
+    out += table(["frame", "DynamoDB requests", "WRU", "RRU", "DynamoDB $ per million frames"],
+                 rows)
+    return out
+
+
 def cost_section(cost: dict[str, Any] | None) -> list[str]:
     out = ["## 3. Cost per direct message on AWS", ""]
     if cost is None:
@@ -313,7 +341,10 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
             f" {yes(cost['checks']['same_at_both_scales'])}. A send reads the caller's"
             " connection item, writes the message, the idempotency marker and both"
             " conversation summaries in one transaction (checking that the recipient exists),"
-            " and reads both profiles' open connections in one BatchGetItem.", ""]
+            " and reads both profiles' open connections in one BatchGetItem; with the rate"
+            " limiter on (as deployed) it first adds to the sender's count in one UpdateItem.",
+            ""]
+    out += limiter_lines(cost)
 
     units = cost["send_units"]
     out += ["Request units of one direct message, from the items each request touched"

@@ -49,6 +49,14 @@ _TABLE: tuple[Action[Any], ...] = (
     Action("users", protocol.parse_users, messaging.users, True, "users"),
     Action("read", protocol.parse_read, messaging.read, True, "read"),
     Action("typing", protocol.parse_typing, messaging.typing, True, None),
+    Action(
+        "change_password",
+        protocol.parse_change_password,
+        accounts.change_password,
+        True,
+        "password_changed",
+    ),
+    Action("logout_all", protocol.parse_logout_all, accounts.logout_all, True, "bye"),
 )
 
 ACTIONS: Mapping[str, Action[Any]] = {action.name: action for action in _TABLE}

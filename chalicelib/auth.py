@@ -1,4 +1,4 @@
-"""Password hashing, session tokens and the login throttling rule.
+"""Password hashing and session tokens (login throttling: chalicelib/limits.py).
 
 Passwords: stdlib scrypt with OWASP's parameters (N=2**14, r=8, p=5: 16 MiB,
 fits a 128 MB Lambda), a 16-byte random salt, parameters stored with the hash
@@ -14,11 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from chalicelib.rules import failed_login_window_open
-
 SESSION_LIFETIME = 7 * 24 * 3600
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_FAILURE_WINDOW = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -77,8 +73,3 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
-
-def login_throttled(failures: int, window_start: float, now: float) -> bool:
-    return failures >= LOGIN_FAILURE_LIMIT and failed_login_window_open(
-        window_start, now, LOGIN_FAILURE_WINDOW
-    )

@@ -76,12 +76,17 @@ class Chat:
             unbind(turn, connection_id)
         return turn.outcome
 
-    def receive(self, connection_id: str, raw: str | bytes) -> Outcome:
+    def receive(
+        self, connection_id: str, raw: str | bytes, *, source_ip: str | None = None
+    ) -> Outcome:
+        """``source_ip``: the caller's address as the gateway saw it (API
+        Gateway's ``requestContext.identity.sourceIp``), for the per-IP limits."""
         try:
             parsed = actions.parse(raw, max_text=self.config.max_text)
         except ProtocolError as problem:
             return self._refuse(connection_id, problem)
         turn = self._turn(connection_id, Outcome(action=parsed.action))
+        turn.source_ip = source_ip
         try:
             actions.dispatch(turn, parsed)
         except ProtocolError as problem:

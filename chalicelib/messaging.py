@@ -7,7 +7,7 @@ No I/O of its own: everything goes through ``turn.store`` and into
 
 from __future__ import annotations
 
-from chalicelib import auth, protocol
+from chalicelib import auth, limits, protocol
 from chalicelib.ids import iso_timestamp
 from chalicelib.model import Message, SaveOutcome
 from chalicelib.protocol import ProtocolError
@@ -23,6 +23,7 @@ def send(turn: Turn, request: protocol.Send) -> None:
         raise ProtocolError(
             protocol.INVALID, "you cannot send a message to yourself", "send", request.client_id
         )
+    limits.enforce(turn.store, turn.config.limits.send, me, turn.now, "send", request.client_id)
     candidate = Message(
         id=turn.new_message_id(turn.now),
         sender=me,
@@ -85,5 +86,11 @@ def read(turn: Turn, request: protocol.Read) -> None:
 
 def typing(turn: Turn, request: protocol.Typing) -> None:
     """No reply, by protocol: a push to the other person only."""
-    if request.to != turn.me:
-        turn.push(protocol.typing(turn.me), [request.to])
+    me = turn.me
+    if request.to == me:
+        return
+    # at most one push per recipient per interval; extra frames are dropped silently
+    if limits.typing_allowed(
+        turn.store, turn.config.limits.typing_interval, me, request.to, turn.now
+    ):
+        turn.push(protocol.typing(me), [request.to])

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from chalicelib.ratelimit import Counts
+
 
 @dataclass(frozen=True)
 class Message:
@@ -36,8 +38,8 @@ class User:
     username: str
     password_hash: str
     created_at: float
-    failed_logins: int = 0
-    failed_window_start: float = 0.0
+    # sessions issued before this time are revoked (change_password, logout_all)
+    sessions_valid_from: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Session:
     token_hash: str
     username: str
     expires_at: float
+    issued_at: float = 0.0  # compared with the user's ``sessions_valid_from``
 
 
 @dataclass(frozen=True)
@@ -105,15 +108,6 @@ class Store(Protocol):
         ...
 
     def get_user(self, username: str) -> User | None: ...
-
-    def record_failed_login(self, username: str, now: float, window: float) -> int:
-        """Count a failed login in the current window, atomically: a window
-        that started at or before ``rules.failed_login_cutoff(now, window)`` is
-        over, and a new one starts at ``now`` with a count of 1. Returns the
-        count (0 for no such user)."""
-        ...
-
-    def clear_failed_logins(self, username: str) -> None: ...
 
     def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         """Usernames starting with ``prefix`` in order, with whether each has a
@@ -179,4 +173,27 @@ class Store(Protocol):
         forward to ``up_to`` (``rules.advance_read_pointer``), recount unread
         messages after it, and move ``other``'s ``their_read_up_to`` forward
         likewise. False when there is no such conversation."""
+        ...
+
+    # sessions ended per user, rate limits (issue 11)
+    def set_password(
+        self, username: str, password_hash: str, *, sessions_valid_from: float
+    ) -> None:
+        """Replace the user's password hash and revoke their sessions issued
+        before ``sessions_valid_from``, in one write."""
+        ...
+
+    def revoke_sessions(self, username: str, *, valid_from: float) -> None:
+        """Revoke every session of the user issued before ``valid_from`` (one
+        write: sessions are checked against it at resume, never scanned)."""
+        ...
+
+    def hit(self, key: str, now: float, window: float) -> Counts:
+        """Add one to ``key``'s count for the fixed window holding ``now``
+        (``ratelimit.window_index``), atomically, and return it with the
+        previous window's count. Older windows may be forgotten."""
+        ...
+
+    def clear_hits(self, key: str) -> None:
+        """Forget every count of ``key``."""
         ...

@@ -108,10 +108,26 @@ class Logout:
     pass
 
 
+@dataclass(frozen=True)
+class ChangePassword:
+    password: str
+    new_password: str
+
+
+@dataclass(frozen=True)
+class LogoutAll:
+    pass
+
+
 Request = (
     Register | Login | Resume | Send | History | Conversations | Users | Read | Typing | Ping
-    | Logout
+    | Logout | ChangePassword | LogoutAll
 )
+
+# bye reasons (the connection was signed out by ...)
+SIGNED_OUT = "signed_out"  # a logout with the session it signed in with
+PASSWORD_CHANGED = "password_changed"  # a change_password in another session
+SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"  # a logout_all
 
 
 @dataclass(frozen=True)
@@ -120,9 +136,12 @@ class ProtocolError(Exception):
     message: str
     action: str | None = None
     client_id: str | None = None
+    retry_after: int | None = None  # whole seconds, for rate_limited
 
     def frame(self) -> dict[str, Any]:
-        return error(self.code, self.message, self.action, self.client_id)
+        return error(
+            self.code, self.message, self.action, self.client_id, retry_after=self.retry_after
+        )
 
 
 @dataclass(frozen=True)
@@ -135,13 +154,20 @@ class Parsed:
 
 
 def error(
-    code: str, message: str, action: str | None = None, client_id: str | None = None
+    code: str,
+    message: str,
+    action: str | None = None,
+    client_id: str | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if action is not None:
         frame["action"] = action
     if client_id is not None:
         frame["client_id"] = client_id
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
     return frame
 
 
@@ -297,6 +323,18 @@ def parse_logout(f: Fields, _: int) -> Logout:
     return Logout()
 
 
+def parse_change_password(f: Fields, _: int) -> ChangePassword:
+    # the current password is checked as-is, like a login's; the new one follows
+    # the register rule
+    current = f.string("password", max_len=PASSWORD_MAX)
+    new = f.string("new_password", min_len=PASSWORD_MIN, max_len=PASSWORD_MAX)
+    return ChangePassword(current, new)
+
+
+def parse_logout_all(f: Fields, _: int) -> LogoutAll:
+    return LogoutAll()
+
+
 # server frames
 
 
@@ -340,8 +378,15 @@ def pong() -> dict[str, Any]:
     return {"type": "pong"}
 
 
-def bye() -> dict[str, Any]:
-    return {"type": "bye"}
+def bye(reason: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "bye"}
+    if reason is not None:
+        frame["reason"] = reason
+    return frame
+
+
+def password_changed() -> dict[str, Any]:
+    return {"type": "password_changed"}
 
 
 def encode(frame: dict[str, Any]) -> str:

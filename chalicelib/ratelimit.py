@@ -64,3 +64,8 @@ def retry_after(limit: Limit, counts: Counts, now: float) -> int:
         spare = (limit.limit - 1) / counts.current if counts.current else 1.0
         allowed_at = start + limit.window * (1.0 + max(0.0, 1.0 - spare))
     return max(1, math.ceil(allowed_at - now))
+
+
+def window_index(now: float, window: float) -> int:
+    """The number of the fixed window holding ``now`` (stores key counts by it)."""
+    return math.floor(now / window)

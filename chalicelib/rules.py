@@ -1,5 +1,5 @@
 """Rules every store shares, defined once: the conversation key, the read
-pointer, history paging and the failed-login window.
+pointer, and history paging.
 
 Pure functions, no I/O. The core (chalicelib/chat.py, chalicelib/auth.py) and
 every store (chalicelib/store/) call these rather than restating them.
@@ -36,11 +36,3 @@ def history_page(newest_first: Sequence[T], limit: int) -> tuple[list[T], bool]:
     page.reverse()
     return page, len(newest_first) > limit
 
-
-def failed_login_cutoff(now: float, window: float) -> float:
-    """A failed-login window that started at or before this time is over."""
-    return now - window
-
-
-def failed_login_window_open(window_start: float, now: float, window: float) -> bool:
-    return window_start > failed_login_cutoff(now, window)

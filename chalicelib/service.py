@@ -21,6 +21,12 @@ def request_id(event: dict[str, Any]) -> str:
     return str(event.get("requestContext", {}).get("requestId", ""))
 
 
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (never a frame's claim)."""
+    value = event.get("requestContext", {}).get("identity", {}).get("sourceIp")
+    return value if isinstance(value, str) and value else None
+
+
 def message_body(event: dict[str, Any]) -> str | bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -44,7 +50,13 @@ class ChatService:
 
     def on_message(self, connection_id: str, event: dict[str, Any]) -> None:
         body = message_body(event)
-        self._run("$default", connection_id, event, lambda: self.chat.receive(connection_id, body))
+        ip = source_ip(event)
+        self._run(
+            "$default",
+            connection_id,
+            event,
+            lambda: self.chat.receive(connection_id, body, source_ip=ip),
+        )
 
     def _run(
         self,

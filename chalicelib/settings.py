@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from chalicelib import auth, protocol
+from chalicelib import auth, limits, protocol
 
 DEFAULT_STORE = "sqlite:///.chat/chat.db"
 
@@ -16,6 +17,7 @@ class Settings:
     max_text: int
     scrypt_cost: auth.ScryptCost
     log_level: str
+    limits: limits.Limits = field(default_factory=limits.Limits)
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -27,4 +29,25 @@ class Settings:
             if env.get("CHAT_SCRYPT_COST")
             else auth.ScryptCost(),
             log_level=env.get("CHAT_LOG_LEVEL", "INFO"),
+            limits=limits_from_env(env),
         )
+
+
+# environment variable -> (Limits field, default); values are "<hits>/<seconds>" or "off"
+LIMIT_VARIABLES = {
+    "CHAT_LIMIT_LOGIN": ("login", limits.LOGIN),
+    "CHAT_LIMIT_LOGIN_IP": ("login_ip", limits.LOGIN_IP),
+    "CHAT_LIMIT_REGISTER_IP": ("register_ip", limits.REGISTER_IP),
+    "CHAT_LIMIT_SEND": ("send", limits.SEND),
+    "CHAT_LIMIT_SIGN_IN": ("sign_in", limits.SIGN_IN),
+}
+
+
+def limits_from_env(env: os._Environ[str] | dict[str, str]) -> limits.Limits:
+    chosen: dict[str, Any] = {}
+    for variable, (name, default) in LIMIT_VARIABLES.items():
+        text = env.get(variable)
+        chosen[name] = limits.parse_limit(default.scope, text) if text else default
+    # seconds between typing pushes per recipient; 0 turns it off
+    chosen["typing_interval"] = float(env.get("CHAT_TYPING_INTERVAL", limits.TYPING_INTERVAL))
+    return limits.Limits(**chosen)

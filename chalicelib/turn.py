@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import auth, protocol
+from chalicelib.limits import Limits
 from chalicelib.model import Connection, Store
 
 
@@ -37,6 +38,7 @@ class Outcome:
 class ChatConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
     scrypt_cost: auth.ScryptCost = field(default_factory=auth.ScryptCost)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -54,6 +56,9 @@ class Turn:
     dummy_hash: Callable[[], str]
     # the caller's binding to a user, when it is signed in
     binding: Connection | None = None
+    # the caller's address as API Gateway saw it (never from a frame); None when
+    # the adapter has none, and then the per-IP limits do not apply
+    source_ip: str | None = None
 
     @property
     def me(self) -> str:

@@ -1,8 +1,9 @@
 """Fixtures shared by every suite.
 
 At import: fake AWS credentials and a region, so no test can reach a real AWS
-account, and a cheap scrypt cost so suites that sign up many users stay fast
-(the production cost is tested in tests/unit/test_auth.py).
+account, a cheap scrypt cost so suites that sign up many users stay fast
+(the production cost is tested in tests/unit/test_auth.py), no per-IP
+limits and no send limit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "CHAT_SCRYPT_COST": "1024,8,1",
+        # every simulated person of a test comes from 127.0.0.1: the per-IP limits
+        # would count them all as one; and suites fill conversations faster than a
+        # person types (the tests of these limits set them back)
+        "CHAT_LIMIT_LOGIN_IP": "off",
+        "CHAT_LIMIT_REGISTER_IP": "off",
+        "CHAT_LIMIT_SEND": "off",
     }
 )
 

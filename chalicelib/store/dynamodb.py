@@ -32,6 +32,7 @@ from chalicelib.model import (
     Unbound,
     User,
 )
+from chalicelib.ratelimit import Counts, window_index
 from chalicelib.store.schema import USER_INDEX
 
 Item = dict[str, Any]
@@ -46,6 +47,10 @@ RETRYABLE_REASONS = frozenset(
 )
 CONDITION_FAILED = "ConditionalCheckFailedException"
 CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # as a transaction cancellation reason
+# windows before the previous one that each hit also removes from a rate-limit item
+# (a count is an attribute per window; a key idle for longer leaves at most two
+# stale counts behind, and TTL deletes an item idle for two windows)
+HIT_CLEANUP_WINDOWS = 8
 # the first characters a username can have, in sort order (see protocol.py)
 USERNAME_FIRST_CHARS = "".join(sorted("-._0123456789abcdefghijklmnopqrstuvwxyz"))
 
@@ -79,6 +84,14 @@ def session_key(token_hash: str) -> Item:
 
 def connection_key(connection_id: str) -> Item:
     return {"pk": {"S": f"CONN#{connection_id}"}, "sk": {"S": "CONN"}}
+
+
+def hits_key(key: str) -> Item:
+    return {"pk": {"S": f"LIMIT#{key}"}, "sk": {"S": "LIMIT"}}
+
+
+def window_attribute(index: int) -> str:
+    return f"w{index}"
 
 
 # attribute values
@@ -177,8 +190,6 @@ class DynamoDBStore:
             "username": _s(user.username),
             "password_hash": _s(user.password_hash),
             "created_at": _n(user.created_at),
-            "failed_logins": _n(0),
-            "failed_window_start": _n(0.0),
             "conns": {"M": {}},
             "gsi1pk": _s(f"NAME#{user.username[:1]}"),
             "gsi1sk": _s(user.username),
@@ -201,58 +212,8 @@ class DynamoDBStore:
             username=_str(item, "username"),
             password_hash=_str(item, "password_hash"),
             created_at=_num(item, "created_at"),
-            failed_logins=int(_num(item, "failed_logins")),
-            failed_window_start=_num(item, "failed_window_start"),
+            sessions_valid_from=_num(item, "sessions_valid_from"),
         )
-
-    def record_failed_login(self, username: str, now: float, window: float) -> int:
-        # Two conditional updates: count within the current window, or start a
-        # new one; whichever condition holds wins, a race just goes round again.
-        values = {":one": _n(1), ":cutoff": _n(rules.failed_login_cutoff(now, window))}
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                reply = self.client.update_item(
-                    TableName=self.table,
-                    Key=user_key(username),
-                    UpdateExpression="ADD failed_logins :one",
-                    ConditionExpression="attribute_exists(pk) AND failed_window_start > :cutoff",
-                    ExpressionAttributeValues=values,
-                    ReturnValues="UPDATED_NEW",
-                )
-                return int(_num(reply["Attributes"], "failed_logins"))
-            except ClientError as error:
-                if _code(error) != CONDITION_FAILED:
-                    raise
-            try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=user_key(username),
-                    UpdateExpression="SET failed_logins = :one, failed_window_start = :now",
-                    ConditionExpression="attribute_exists(pk) AND (attribute_not_exists("
-                    "failed_window_start) OR failed_window_start <= :cutoff)",
-                    ExpressionAttributeValues={**values, ":now": _n(now)},
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-                return 1
-            except ClientError as error:
-                if _code(error) != CONDITION_FAILED:
-                    raise
-                if "Item" not in error.response:
-                    return 0  # no such user
-        raise StoreConflict("record_failed_login")
-
-    def clear_failed_logins(self, username: str) -> None:
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=user_key(username),
-                UpdateExpression="SET failed_logins = :zero, failed_window_start = :zero",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":zero": _n(0)},
-            )
-        except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
-                raise
 
     def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         found: list[tuple[str, bool]] = []
@@ -285,6 +246,7 @@ class DynamoDBStore:
                 **session_key(session.token_hash),
                 "username": _s(session.username),
                 "expires_at": _n(session.expires_at),
+                "issued_at": _n(session.issued_at),
             },
         )
 
@@ -293,7 +255,9 @@ class DynamoDBStore:
         # TTL deletes lazily (up to days late): expiry is checked here
         if item is None or _num(item, "expires_at") <= now:
             return None
-        return Session(token_hash, _str(item, "username"), _num(item, "expires_at"))
+        return Session(
+            token_hash, _str(item, "username"), _num(item, "expires_at"), _num(item, "issued_at")
+        )
 
     def delete_session(self, token_hash: str) -> None:
         self.client.delete_item(TableName=self.table, Key=session_key(token_hash))
@@ -653,6 +617,63 @@ class DynamoDBStore:
             if "LastEvaluatedKey" not in reply:
                 return count
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    # sessions ended per user, rate limits
+
+    def set_password(
+        self, username: str, password_hash: str, *, sessions_valid_from: float
+    ) -> None:
+        self._update_profile(
+            username,
+            "SET password_hash = :hash, sessions_valid_from = :from",
+            {":hash": _s(password_hash), ":from": _n(sessions_valid_from)},
+        )
+
+    def revoke_sessions(self, username: str, *, valid_from: float) -> None:
+        self._update_profile(
+            username, "SET sessions_valid_from = :from", {":from": _n(valid_from)}
+        )
+
+    def _update_profile(self, username: str, expression: str, values: Item) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=user_key(username),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _code(error) != CONDITION_FAILED:
+                raise
+
+    def hit(self, key: str, now: float, window: float) -> Counts:
+        # One UpdateItem (one write request unit: the item stays far under 1 KB):
+        # add to this window's count, drop older windows', refresh the TTL, and
+        # return the item, which holds the previous window's count too.
+        index = window_index(now, window)
+        stale = {
+            f"#old{n}": window_attribute(index - n) for n in range(2, 2 + HIT_CLEANUP_WINDOWS)
+        }
+        reply = self.client.update_item(
+            TableName=self.table,
+            Key=hits_key(key),
+            UpdateExpression="ADD #current :one SET expires_at = :expires REMOVE "
+            + ", ".join(stale),
+            ExpressionAttributeNames={"#current": window_attribute(index), **stale},
+            ExpressionAttributeValues={
+                ":one": _n(1),
+                ":expires": _n(int((index + 2) * window) + 1),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        item = reply.get("Attributes", {})
+        return Counts(
+            int(_num(item, window_attribute(index))), int(_num(item, window_attribute(index - 1)))
+        )
+
+    def clear_hits(self, key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=hits_key(key))
 
     # request helpers
 

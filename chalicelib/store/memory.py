@@ -19,6 +19,7 @@ from chalicelib.model import (
     Unbound,
     User,
 )
+from chalicelib.ratelimit import Counts, window_index
 
 
 @dataclass
@@ -50,6 +51,8 @@ class MemoryStore:
         self._marks: dict[tuple[str, str], _Mark] = {}
         # (owner, other) -> summary
         self._summaries: dict[tuple[str, str], _Summary] = {}
+        # rate-limit key -> fixed window number -> hits
+        self._hits: dict[str, dict[int, int]] = {}
 
     # accounts
 
@@ -57,30 +60,12 @@ class MemoryStore:
         with self._lock:
             if user.username in self._users:
                 return False
-            self._users[user.username] = replace(user, failed_logins=0, failed_window_start=0.0)
+            self._users[user.username] = user
             return True
 
     def get_user(self, username: str) -> User | None:
         with self._lock:
             return self._users.get(username)
-
-    def record_failed_login(self, username: str, now: float, window: float) -> int:
-        with self._lock:
-            user = self._users.get(username)
-            if user is None:
-                return 0
-            if rules.failed_login_window_open(user.failed_window_start, now, window):
-                user = replace(user, failed_logins=user.failed_logins + 1)
-            else:
-                user = replace(user, failed_logins=1, failed_window_start=now)
-            self._users[username] = user
-            return user.failed_logins
-
-    def clear_failed_logins(self, username: str) -> None:
-        with self._lock:
-            user = self._users.get(username)
-            if user is not None:
-                self._users[username] = replace(user, failed_logins=0, failed_window_start=0.0)
 
     def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         with self._lock:
@@ -196,3 +181,34 @@ class MemoryStore:
             if peer is not None:
                 peer.their_read_up_to = rules.advance_read_pointer(peer.their_read_up_to, pointer)
         return True
+
+    # sessions ended per user, rate limits
+
+    def set_password(
+        self, username: str, password_hash: str, *, sessions_valid_from: float
+    ) -> None:
+        with self._lock:
+            user = self._users.get(username)
+            if user is not None:
+                self._users[username] = replace(
+                    user, password_hash=password_hash, sessions_valid_from=sessions_valid_from
+                )
+
+    def revoke_sessions(self, username: str, *, valid_from: float) -> None:
+        with self._lock:
+            user = self._users.get(username)
+            if user is not None:
+                self._users[username] = replace(user, sessions_valid_from=valid_from)
+
+    def hit(self, key: str, now: float, window: float) -> Counts:
+        index = window_index(now, window)
+        with self._lock:
+            counts = self._hits.setdefault(key, {})
+            for old in [i for i in counts if i < index - 1]:
+                del counts[old]
+            counts[index] = counts.get(index, 0) + 1
+            return Counts(counts[index], counts.get(index - 1, 0))
+
+    def clear_hits(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)

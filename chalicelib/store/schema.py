@@ -4,17 +4,23 @@ The DynamoDB store, the tests, the local gateway (which creates the table when
 missing) and both infra templates read this module, so the table is defined
 exactly once. Item layout (pk / sk):
 
-    USER#<name>          / PROFILE            account, password hash, login
-                                              throttle, ``conns`` (map of open
-                                              connection id -> its expiry time,
-                                              so expired ones are ignored without
-                                              reading them); GSI1 keys
+    USER#<name>          / PROFILE            account, password hash,
+                                              ``sessions_valid_from`` (sessions
+                                              issued before it are revoked),
+                                              ``conns`` (map of open connection
+                                              id -> its expiry time, so expired
+                                              ones are ignored without reading
+                                              them); GSI1 keys
     USER#<name>          / CONV#<other>       conversation summary: last message,
                                               unread count, read pointer
     CONV#<a>#<b>         / MSG#<message id>   a message (a < b)
     SEND#<name>          / <client_id>        idempotency marker for a send (TTL)
-    SESSION#<sha256>     / SESSION            session token hash -> user (TTL)
+    SESSION#<sha256>     / SESSION            session token hash -> user,
+                                              ``issued_at`` (TTL)
     CONN#<connection id> / CONN               connection -> user binding (TTL)
+    LIMIT#<scope>#<subj> / LIMIT              rate-limit counts: one attribute
+                                              ``w<fixed window number>`` per
+                                              window (TTL)
 
 GSI1 (``gsi1pk`` = ``NAME#<first letter>``, ``gsi1sk`` = username) serves the
 prefix search of the ``users`` action without a Scan.

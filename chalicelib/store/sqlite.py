@@ -26,19 +26,20 @@ from chalicelib.model import (
     Unbound,
     User,
 )
+from chalicelib.ratelimit import Counts, window_index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
     created_at REAL NOT NULL,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    failed_window_start REAL NOT NULL DEFAULT 0
+    sessions_valid_from REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    issued_at REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS connections (
     connection_id TEXT PRIMARY KEY,
@@ -76,7 +77,18 @@ CREATE TABLE IF NOT EXISTS summaries (
     their_read_up_to TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (owner, other)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hits (
+    key TEXT NOT NULL,
+    window INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, window)
+) WITHOUT ROWID;
 """
+# columns added to tables of databases created before them (issue 11)
+MIGRATIONS = {
+    "users": {"sessions_valid_from": "REAL NOT NULL DEFAULT 0"},
+    "sessions": {"issued_at": "REAL NOT NULL DEFAULT 0"},
+}
 
 R = TypeVar("R")
 # a handle on the database file (not a chat connection)
@@ -101,6 +113,14 @@ def _private_file(path: str) -> int:
     return os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
 
 
+def _migrate(db: Database) -> None:
+    for table, columns in MIGRATIONS.items():
+        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, definition in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+
 class SQLiteStore:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -122,6 +142,7 @@ class SQLiteStore:
             db = self._db()
             db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
             db.executescript(SCHEMA)
+            _migrate(db)
 
     # database handles
 
@@ -177,30 +198,6 @@ class SQLiteStore:
             ).fetchone()
         return _record(User, row) if row else None
 
-    def record_failed_login(self, username: str, now: float, window: float) -> int:
-        cutoff = rules.failed_login_cutoff(now, window)
-        with self._write() as db:
-            db.execute(
-                "UPDATE users SET"
-                " failed_logins = CASE WHEN failed_window_start <= ? THEN 1"
-                "  ELSE failed_logins + 1 END,"
-                " failed_window_start = CASE WHEN failed_window_start <= ? THEN ?"
-                "  ELSE failed_window_start END"
-                " WHERE username = ?",
-                (cutoff, cutoff, now, username),
-            )
-            row = db.execute(
-                "SELECT failed_logins FROM users WHERE username = ?", (username,)
-            ).fetchone()
-        return int(row["failed_logins"]) if row else 0
-
-    def clear_failed_logins(self, username: str) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE users SET failed_logins = 0, failed_window_start = 0 WHERE username = ?",
-                (username,),
-            )
-
     def search_users(self, prefix: str, limit: int, *, now: float) -> list[tuple[str, bool]]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._read() as db:
@@ -218,9 +215,8 @@ class SQLiteStore:
     def put_session(self, session: Session) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO sessions (token_hash, username, expires_at)"
-                " VALUES (?, ?, ?)",
-                (session.token_hash, session.username, session.expires_at),
+                f"INSERT OR REPLACE INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?)",
+                (session.token_hash, session.username, session.expires_at, session.issued_at),
             )
 
     def get_session(self, token_hash: str, *, now: float) -> Session | None:
@@ -414,3 +410,40 @@ class SQLiteStore:
                 (pointer, other, username),
             )
         return True
+
+    # sessions ended per user, rate limits
+
+    def set_password(
+        self, username: str, password_hash: str, *, sessions_valid_from: float
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE users SET password_hash = ?, sessions_valid_from = ? WHERE username = ?",
+                (password_hash, sessions_valid_from, username),
+            )
+
+    def revoke_sessions(self, username: str, *, valid_from: float) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE users SET sessions_valid_from = ? WHERE username = ?",
+                (valid_from, username),
+            )
+
+    def hit(self, key: str, now: float, window: float) -> Counts:
+        index = window_index(now, window)
+        with self._write() as db:
+            db.execute("DELETE FROM hits WHERE key = ? AND window < ?", (key, index - 1))
+            db.execute(
+                "INSERT INTO hits (key, window, count) VALUES (?, ?, 1)"
+                " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
+                (key, index),
+            )
+            rows = db.execute(
+                "SELECT window, count FROM hits WHERE key = ? AND window >= ?", (key, index - 1)
+            ).fetchall()
+        counts = {row["window"]: row["count"] for row in rows}
+        return Counts(counts.get(index, 0), counts.get(index - 1, 0))
+
+    def clear_hits(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM hits WHERE key = ?", (key,))

@@ -1,4 +1,5 @@
-"""Store contract: accounts, login throttling, user search, sessions."""
+"""Store contract: accounts, user search, sessions (rate-limit counts:
+test_contract_limits.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.contract.helpers import Factory, now
 def test_create_user_is_unique(store: Store) -> None:
     assert store.create_user(User("alice", "hash-1", 1_700_000_000.5))
     assert not store.create_user(User("alice", "hash-2", 1_700_000_001.0))
-    assert store.get_user("alice") == User("alice", "hash-1", 1_700_000_000.5, 0, 0.0)
+    assert store.get_user("alice") == User("alice", "hash-1", 1_700_000_000.5)
     assert store.get_user("bob") is None
 
 
@@ -32,52 +33,6 @@ def test_concurrent_sign_ups_of_one_name_admit_exactly_one(
     winner = created.index(True)
     user = stores[0].get_user("carol")
     assert user is not None and user.password_hash == f"hash-{winner}"
-
-
-def test_failed_logins_count_within_a_window_and_restart_after_it(store: Store) -> None:
-    store.create_user(User("alice", "h", 0.0))
-    window = 900.0
-    assert store.record_failed_login("alice", 1000.0, window) == 1
-    assert store.record_failed_login("alice", 1100.0, window) == 2
-    assert store.record_failed_login("alice", 1899.0, window) == 3
-    user = store.get_user("alice")
-    assert user is not None
-    assert (user.failed_logins, user.failed_window_start) == (3, 1000.0)
-    # the window started at 1000 is over at 1900: a new one starts
-    assert store.record_failed_login("alice", 1900.0, window) == 1
-    user = store.get_user("alice")
-    assert user is not None
-    assert (user.failed_logins, user.failed_window_start) == (1, 1900.0)
-
-
-def test_clear_failed_logins(store: Store) -> None:
-    store.create_user(User("alice", "h", 0.0))
-    store.record_failed_login("alice", 1000.0, 900.0)
-    store.record_failed_login("alice", 1001.0, 900.0)
-    store.clear_failed_logins("alice")
-    user = store.get_user("alice")
-    assert user is not None and user.failed_logins == 0
-    assert store.record_failed_login("alice", 1002.0, 900.0) == 1
-
-
-def test_failed_logins_of_an_unknown_user_count_nothing(store: Store) -> None:
-    assert store.record_failed_login("nobody", 1000.0, 900.0) == 0
-    store.clear_failed_logins("nobody")
-    assert store.get_user("nobody") is None
-
-
-def test_concurrent_failed_logins_are_all_counted(make_store: Callable[[], Store]) -> None:
-    stores = [make_store() for _ in range(4)]
-    stores[0].create_user(User("alice", "h", 0.0))
-    with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(
-                lambda i: stores[i % 4].record_failed_login("alice", 1000.0 + i / 100, 900.0),
-                range(12),
-            )
-        )
-    user = stores[0].get_user("alice")
-    assert user is not None and user.failed_logins == 12
 
 
 def test_search_users_by_prefix_in_order_with_limit(store: Store, factory: Factory) -> None:

@@ -30,9 +30,3 @@ def test_tokens_are_random_and_only_their_hash_is_kept() -> None:
     assert auth.token_hash(first) == auth.token_hash(first) != first
     assert len(auth.token_hash(first)) == 64
 
-
-def test_throttle_after_five_failures_within_fifteen_minutes() -> None:
-    start = 1000.0
-    assert not auth.login_throttled(4, start, start + 10)
-    assert auth.login_throttled(5, start, start + 10)
-    assert not auth.login_throttled(5, start, start + 15 * 60)
