@@ -1,5 +1,5 @@
 """Rules every store shares, defined once: the conversation key, the read
-pointer, history paging and the failed-login window.
+pointer, history and conversation paging and the failed-login window.
 
 Pure functions, no I/O. The core (chalicelib/chat.py, chalicelib/auth.py) and
 every store (chalicelib/store/) call these rather than restating them.
@@ -8,7 +8,10 @@ every store (chalicelib/store/) call these rather than restating them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from chalicelib.model import Conversation
 
 T = TypeVar("T")
 
@@ -22,6 +25,12 @@ def conversation_key(a: str, b: str) -> str:
 def advance_read_pointer(current: str, up_to: str) -> str:
     """A read pointer only moves forward (message ids sort by time)."""
     return max(current, up_to)
+
+
+def read_pointer(current: str, up_to: str, last_id: str) -> str:
+    """The read pointer after reading ``up_to``: never past the conversation's
+    last message (no marking unwritten messages read), never backwards."""
+    return advance_read_pointer(current, min(up_to, last_id))
 
 
 def history_fetch_size(limit: int) -> int:
@@ -44,3 +53,13 @@ def failed_login_cutoff(now: float, window: float) -> float:
 
 def failed_login_window_open(window_start: float, now: float, window: float) -> bool:
     return window_start > failed_login_cutoff(now, window)
+
+
+def conversation_page(
+    newest_first: Sequence[Conversation], before: str | None, limit: int
+) -> tuple[list[Conversation], bool]:
+    """From conversations newest last message first (all of them, or those
+    after ``before`` and at least ``limit + 1``): the page of up to ``limit``
+    whose last message id is < ``before``, and whether more follow."""
+    after = [c for c in newest_first if before is None or c.last.id < before]
+    return after[:limit], len(after) > limit

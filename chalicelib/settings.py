@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from chalicelib import auth, protocol
+from chalicelib import auth, budget, protocol
 
 DEFAULT_STORE = "sqlite:///.chat/chat.db"
 
@@ -16,6 +16,7 @@ class Settings:
     max_text: int
     scrypt_cost: auth.ScryptCost
     log_level: str
+    frame_budget: int = budget.DEFAULT_BUDGET
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -27,4 +28,14 @@ class Settings:
             if env.get("CHAT_SCRYPT_COST")
             else auth.ScryptCost(),
             log_level=env.get("CHAT_LOG_LEVEL", "INFO"),
+            frame_budget=int(env.get("CHAT_FRAME_BUDGET", budget.DEFAULT_BUDGET)),
         )
+
+    def __post_init__(self) -> None:
+        low, high = budget.minimum_budget(self.max_text), budget.FRAME_LIMIT
+        if not low <= self.frame_budget <= high:
+            raise ValueError(
+                f"CHAT_FRAME_BUDGET must be {low} to {high} bytes"
+                f" (at least one message of CHAT_MAX_TEXT={self.max_text} characters"
+                f" must fit a frame), not {self.frame_budget}"
+            )

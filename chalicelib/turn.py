@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import auth, protocol
+from chalicelib import auth, budget, protocol
 from chalicelib.model import Connection, Store
 
 
@@ -37,6 +37,8 @@ class Outcome:
 class ChatConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
     scrypt_cost: auth.ScryptCost = field(default_factory=auth.ScryptCost)
+    # bytes a server frame may take (chalicelib/budget.py; CHAT_FRAME_BUDGET)
+    frame_budget: int = budget.DEFAULT_BUDGET
 
 
 @dataclass

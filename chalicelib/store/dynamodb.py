@@ -26,6 +26,7 @@ from chalicelib.model import (
     Connection,
     Conversation,
     Message,
+    ReadMark,
     SaveOutcome,
     SaveResult,
     Session,
@@ -581,19 +582,19 @@ class DynamoDBStore:
         found.sort(key=lambda c: c.last.id, reverse=True)
         return found
 
-    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+    def mark_read(self, username: str, other: str, up_to: str) -> ReadMark | None:
         key = summary_key(username, other)
         for attempt in range(MAX_ATTEMPTS):
             summary = self._get(key)
             if summary is None:
-                return False
+                return None
             read_up_to = _str(summary, "read_up_to")
             unread = int(_num(summary, "unread"))
-            pointer = rules.advance_read_pointer(read_up_to, up_to)
+            pointer = rules.read_pointer(read_up_to, up_to, _str(summary, "last_id"))
             count = self._count_unread(username, other, pointer)
             if pointer == read_up_to and count == unread:
                 self._tell_peer(username, other, pointer)
-                return True
+                return ReadMark(pointer, False)
             # Optimistic: a message received between the count and this write
             # changes ``unread``, fails the condition, and we count again.
             condition = "unread = :unread AND " + (
@@ -611,7 +612,8 @@ class DynamoDBStore:
                     ExpressionAttributeValues=values,
                 )
                 self._tell_peer(username, other, pointer)
-                return True
+                # the condition held read_up_to where we read it: this call moved it
+                return ReadMark(pointer, pointer != read_up_to)
             except ClientError as error:
                 if _code(error) != CONDITION_FAILED:
                     raise
@@ -653,6 +655,14 @@ class DynamoDBStore:
             if "LastEvaluatedKey" not in reply:
                 return count
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def conversations_page(
+        self, username: str, before: str | None, limit: int
+    ) -> tuple[list[Conversation], bool]:
+        # Summaries are keyed USER#owner / CONV#other, not by recency: a page
+        # reads all of the owner's summaries (one Query, paged by DynamoDB) and
+        # sorts them here. docs/performance.md weighs this against a GSI.
+        return rules.conversation_page(self.conversations(username), before, limit)
 
     # request helpers
 
