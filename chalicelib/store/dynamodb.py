@@ -132,6 +132,17 @@ def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
     )
 
 
+def _conversation(item: Mapping[str, Any]) -> Conversation:
+    """A summary item (USER#owner / CONV#other) as the owner's Conversation."""
+    return Conversation(
+        other=_str(item, "other"),
+        last=_message(item, "last_"),
+        unread=int(_num(item, "unread")),
+        read_up_to=_str(item, "read_up_to"),
+        their_read_up_to=_str(item, "their_read_up_to"),
+    )
+
+
 # the items of save_message's transaction, by name
 MESSAGE = "message"
 MARKER = "marker"
@@ -569,16 +580,7 @@ class DynamoDBStore:
             "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
             "ConsistentRead": True,
         }
-        found = [
-            Conversation(
-                other=_str(item, "other"),
-                last=_message(item, "last_"),
-                unread=int(_num(item, "unread")),
-                read_up_to=_str(item, "read_up_to"),
-                their_read_up_to=_str(item, "their_read_up_to"),
-            )
-            for item in self._query(kwargs)
-        ]
+        found = [_conversation(item) for item in self._query(kwargs)]
         found.sort(key=lambda c: c.last.id, reverse=True)
         return found
 
@@ -660,9 +662,32 @@ class DynamoDBStore:
         self, username: str, before: str | None, limit: int
     ) -> tuple[list[Conversation], bool]:
         # Summaries are keyed USER#owner / CONV#other, not by recency: a page
-        # reads all of the owner's summaries (one Query, paged by DynamoDB) and
-        # sorts them here. docs/performance.md weighs this against a GSI.
-        return rules.conversation_page(self.conversations(username), before, limit)
+        # queries the order of all of the owner's summaries (projected to their
+        # last ids, though DynamoDB bills the whole items read), sorts it here
+        # and reads the page's summaries in one BatchGetItem.
+        # docs/performance.md weighs this against a GSI sorted by recency.
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :conv)",
+            "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
+            "ProjectionExpression": "#other, last_id",
+            "ExpressionAttributeNames": {"#other": "other"},  # a reserved word
+            "ConsistentRead": True,
+        }
+        order = sorted(
+            ((_str(item, "last_id"), _str(item, "other")) for item in self._query(kwargs)),
+            reverse=True,
+        )
+        after = [other for last_id, other in order if before is None or last_id < before]
+        page = after[:limit]
+        found: dict[str, Conversation] = {}
+        keys = [summary_key(username, other) for other in page]
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            for item in self._batch_get(keys[start : start + BATCH_GET_LIMIT], None):
+                conversation = _conversation(item)
+                found[conversation.other] = conversation
+        ordered = sorted(found.values(), key=lambda c: c.last.id, reverse=True)
+        return ordered, len(after) > limit
 
     # request helpers
 
@@ -686,14 +711,12 @@ class DynamoDBStore:
                 return
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": keys,
-                "ProjectionExpression": projection,
-                "ConsistentRead": True,
-            }
-        }
+    def _batch_get(self, keys: list[Item], projection: str | None) -> Iterator[Item]:
+        """The items of ``keys`` (whole, when ``projection`` is None), in any order."""
+        table: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if projection is not None:
+            table["ProjectionExpression"] = projection
+        request: dict[str, Any] = {self.table: table}
         for attempt in range(MAX_ATTEMPTS):
             reply = self.client.batch_get_item(RequestItems=request)
             yield from reply.get("Responses", {}).get(self.table, [])
