@@ -66,6 +66,7 @@ def history(turn: Turn, request: protocol.History) -> None:
         lambda items: protocol.history(request.with_, items, False),
         turn.config.frame_budget,
     )
+    fit = _at_least_one(fit, len(newest_first))
     page = newest_first[:fit]
     page.reverse()
     turn.reply(protocol.history(request.with_, page, more or fit < len(newest_first)))
@@ -90,10 +91,16 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
         lambda page: protocol.conversations(page, False, _LONGEST_NEXT),
         turn.config.frame_budget,
     )
+    fit = _at_least_one(fit, len(items))
     more = more or fit < len(items)
     next_ = found[fit - 1].last.id if more and fit else None
     turn.reply(protocol.conversations(items[:fit], more, next_))
 
+
+def _at_least_one(fit: int, available: int) -> int:
+    """Never an empty page that says ``more``: a budget too small for one item
+    (Settings refuses such a budget) lets delivery answer ``too_large`` instead."""
+    return max(fit, 1) if available else 0
 
 
 def users(turn: Turn, request: protocol.Users) -> None:

@@ -104,6 +104,23 @@ def test_history_more_is_set_when_the_budget_cut_the_page(
     assert budget.size(reply) <= 30_000
 
 
+def test_a_budget_too_small_for_one_item_still_never_gives_an_empty_page(
+    store: MemoryStore, clock: Clock
+) -> None:
+    """Settings refuses such a budget; the core still never answers an empty page
+    that says more (which would stall a client), it lets delivery refuse the size."""
+    chat = Chat(
+        store, ChatConfig(scrypt_cost=ScryptCost(1024, 8, 1), frame_budget=1000), clock=clock
+    )
+    driver = Driver(chat)
+    driver.sign_up("a1", "alice")
+    populate(store, clock, [("bob", "alice", "x" * 2000)] * 2)
+    history = driver.send("a1", action="history", **{"with": "bob"})
+    assert len(history["messages"]) == 1 and history["more"] is True
+    listing = driver.send("a1", action="conversations")
+    assert len(listing["items"]) == 1 and listing["more"] is False
+
+
 def partners(count: int, text: str) -> list[tuple[str, str, str]]:
     return [(f"p{n:04d}", "alice", text) for n in range(count)]
 
