@@ -37,6 +37,7 @@ def service() -> ChatService:
             max_text=settings.max_text,
             scrypt_cost=settings.scrypt_cost,
             limits=settings.limits,
+            frame_budget=settings.frame_budget,
         ),
     )
     return ChatService(chat, app.websocket_api.send)

@@ -512,6 +512,36 @@ def hand_written(doc: Path) -> list[str]:
     return [HAND_WRITTEN + text.split(HAND_WRITTEN, 1)[1].rstrip("\n"), ""]
 
 
+def paging_section() -> list[str]:
+    """Not a measurement: what a ``conversations`` page costs on DynamoDB, by design."""
+    return [
+        "## 6. Conversations pages on DynamoDB",
+        "",
+        "Conversation summaries are items `USER#<owner>` / `CONV#<other>`, sorted by the"
+        " other person's name, not by recency. A `conversations` page (newest first, by"
+        " `before`) therefore makes one Query over all of the owner's summaries, projected"
+        " to `other` and `last_id` and sorted in the core, then one BatchGetItem of the"
+        " page's summaries (at most 100). The projection saves transfer and time, not"
+        " request units: DynamoDB bills a Query by the whole items it reads, so a page costs"
+        " about (total size of the owner's summaries) / 4 KB read units for the Query"
+        " (strongly consistent), plus one read unit per 4 KB of each summary on the page."
+        " A summary holds the last message, so it is up to about 24 KB (4,000 characters"
+        " of 6 bytes each in JSON are the wire's worst case; DynamoDB stores UTF-8, at most"
+        " 4 bytes a character); with short messages it is a few hundred bytes. The cost"
+        " grows with the number of partners, while a send stays at its measured cost"
+        " (section 3).",
+        "",
+        "The alternative is a global secondary index keyed by owner and sorted by"
+        " `last_id`: a page becomes one Query of `limit + 1` index items, but every send"
+        " also writes both summaries' index entries (with a KEYS_ONLY projection about"
+        " 100 bytes each, 1 write unit each: 2 more than the 10 write units a send takes"
+        " in section 3, and the index's storage). Paging is read far less often than"
+        " messages are sent, so the Query over all summaries is kept until people with"
+        " thousands of partners make it the larger cost.",
+        "",
+    ]
+
+
 def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
     parts = {name: results.load(name, directory)
              for name in ("load", "scale", "cost", "coldstart", "faults", "aws_calls")}
@@ -547,6 +577,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         *cost_section(parts["cost"]),
         *cold_section(parts["coldstart"], parts["aws_calls"]),
         *faults_section(parts["faults"]),
+        *paging_section(),
         *hand_written(doc),
     ]
     doc.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,16 @@ from chalicelib.protocol import encode
 
 FRAME_LIMIT = 128 * 1024  # bytes, API Gateway's WebSocket message and @connections limit
 DEFAULT_BUDGET = 120 * 1024
+# the most bytes one character of a string takes in JSON ("\u0001")
+JSON_BYTES_PER_CHAR = 6
+# room for everything in a list item but its text: ids, names, client_id, counts
+ITEM_OVERHEAD = 2048
+
+
+def minimum_budget(max_text: int) -> int:
+    """The smallest budget that still fits the largest possible message (or
+    conversation item) in a frame, so a page never comes back empty."""
+    return JSON_BYTES_PER_CHAR * max_text + ITEM_OVERHEAD
 
 
 def size(frame: dict[str, Any]) -> int:

@@ -32,6 +32,7 @@ def event(
     username: str | None = None,
     delivered: int = 0,
     gone: int = 0,
+    failed: int = 0,
 ) -> None:
     record = {
         "route": route,
@@ -43,6 +44,7 @@ def event(
         "user": username,
         "delivered": delivered,
         "gone": gone,
+        "failed": failed,
     }
     logger.info(json.dumps(record, separators=(",", ":")))
 
@@ -54,4 +56,26 @@ def failure(route: str, connection_id: str, request_id: str) -> None:
              "outcome": "internal"},
             separators=(",", ":"),
         )
+    )
+
+
+def undelivered(
+    *,
+    route: str,
+    connection_id: str,
+    request_id: str,
+    target: str,
+    frame_type: str,
+    reason: str,
+    error: BaseException | None,
+) -> None:
+    """A frame that could not be posted (not Gone): at error level, with the cause."""
+    logger.error(
+        json.dumps(
+            {"route": route, "connection_id": connection_id, "request_id": request_id,
+             "outcome": "undelivered", "target": target, "frame": frame_type,
+             "reason": reason},
+            separators=(",", ":"),
+        ),
+        exc_info=(type(error), error, error.__traceback__) if error is not None else None,
     )

@@ -2,12 +2,14 @@
 typing, for a signed-in caller (``turn.me``).
 
 No I/O of its own: everything goes through ``turn.store`` and into
-``turn.outcome``.
+``turn.outcome``. Replies that carry lists (``history``, ``conversations``) are
+cut to the frame budget (chalicelib/budget.py), so every frame fits API
+Gateway's limit by construction.
 """
 
 from __future__ import annotations
 
-from chalicelib import auth, limits, protocol
+from chalicelib import auth, budget, limits, protocol
 from chalicelib.ids import iso_timestamp
 from chalicelib.model import Message, SaveOutcome
 from chalicelib.protocol import ProtocolError
@@ -15,6 +17,8 @@ from chalicelib.turn import Turn
 
 IDEMPOTENCY_LIFETIME = auth.SESSION_LIFETIME
 USERS_LIMIT = 20
+# sizes a reply's frame as its longest form: "more": false, and a full-length "next"
+_LONGEST_NEXT = "0" * 26
 
 
 def send(turn: Turn, request: protocol.Send) -> None:
@@ -38,6 +42,16 @@ def send(turn: Turn, request: protocol.Send) -> None:
             protocol.NO_SUCH_USER, f"there is no user '{request.to}'", "send", request.client_id
         )
     stored = result.message or candidate
+    if result.outcome is SaveOutcome.DUPLICATE and (
+        stored.recipient != request.to or stored.text != request.text
+    ):
+        # a retry must be the same message; anything else would be dropped unseen
+        raise ProtocolError(
+            protocol.INVALID,
+            "client_id already used for another message",
+            "send",
+            request.client_id,
+        )
     if result.outcome is SaveOutcome.STORED:
         turn.push(protocol.message(stored.to_wire()), [request.to, me])
     else:
@@ -47,11 +61,20 @@ def send(turn: Turn, request: protocol.Send) -> None:
 
 def history(turn: Turn, request: protocol.History) -> None:
     messages, more = turn.store.history(turn.me, request.with_, request.before, request.limit)
-    turn.reply(protocol.history(request.with_, [m.to_wire() for m in messages], more))
+    newest_first = [m.to_wire() for m in reversed(messages)]
+    fit = budget.fitting(
+        newest_first,
+        lambda items: protocol.history(request.with_, items, False),
+        turn.config.frame_budget,
+    )
+    fit = _at_least_one(fit, len(newest_first))
+    page = newest_first[:fit]
+    page.reverse()
+    turn.reply(protocol.history(request.with_, page, more or fit < len(newest_first)))
 
 
 def conversations(turn: Turn, request: protocol.Conversations) -> None:
-    found = turn.store.conversations(turn.me)
+    found, more = turn.store.conversations_page(turn.me, request.before, request.limit)
     partners = [c.other for c in found]
     online = turn.store.connections_of(partners, now=turn.now) if partners else {}
     items = [
@@ -64,7 +87,21 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
         }
         for c in found
     ]
-    turn.reply(protocol.conversations(items))
+    fit = budget.fitting(
+        items,
+        lambda page: protocol.conversations(page, False, _LONGEST_NEXT),
+        turn.config.frame_budget,
+    )
+    fit = _at_least_one(fit, len(items))
+    more = more or fit < len(items)
+    next_ = found[fit - 1].last.id if more and fit else None
+    turn.reply(protocol.conversations(items[:fit], more, next_))
+
+
+def _at_least_one(fit: int, available: int) -> int:
+    """Never an empty page that says ``more``: a budget too small for one item
+    (Settings refuses such a budget) lets delivery answer ``too_large`` instead."""
+    return max(fit, 1) if available else 0
 
 
 def users(turn: Turn, request: protocol.Users) -> None:
@@ -74,13 +111,17 @@ def users(turn: Turn, request: protocol.Users) -> None:
 
 
 def read(turn: Turn, request: protocol.Read) -> None:
+    """The reply carries the pointer as stored (clamped to the last message,
+    never backwards); others hear of it only when it moved."""
     me = turn.me
-    if not turn.store.mark_read(me, request.with_, request.up_to):
+    mark = turn.store.mark_read(me, request.with_, request.up_to)
+    if mark is None:
         raise ProtocolError(
             protocol.INVALID, f"you have no conversation with '{request.with_}'", "read"
         )
-    frame = protocol.read(me, request.with_, request.up_to)
-    turn.push(frame, [request.with_, me])
+    frame = protocol.read(me, request.with_, mark.pointer)
+    if mark.advanced:
+        turn.push(frame, [request.with_, me])
     turn.reply(frame)
 
 

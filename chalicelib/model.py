@@ -86,6 +86,14 @@ class SaveResult:
 
 
 @dataclass(frozen=True)
+class ReadMark:
+    """Where a ``mark_read`` left the reader's pointer, and whether it moved."""
+
+    pointer: str
+    advanced: bool
+
+
+@dataclass(frozen=True)
 class Unbound:
     """What unbinding a connection left behind."""
 
@@ -168,11 +176,21 @@ class Store(Protocol):
         """The user's conversations, newest last message first."""
         ...
 
-    def mark_read(self, username: str, other: str, up_to: str) -> bool:
-        """Move the user's read pointer in the conversation with ``other``
-        forward to ``up_to`` (``rules.advance_read_pointer``), recount unread
-        messages after it, and move ``other``'s ``their_read_up_to`` forward
-        likewise. False when there is no such conversation."""
+    def mark_read(self, username: str, other: str, up_to: str) -> ReadMark | None:
+        """Atomically move the user's read pointer in the conversation with
+        ``other`` forward to ``up_to``, clamped to the conversation's last
+        message (``rules.read_pointer``), recount unread messages after it, and
+        move ``other``'s ``their_read_up_to`` forward likewise. Returns the
+        pointer and whether this call moved it (of concurrent identical calls,
+        exactly one has ``advanced``); None when there is no such conversation."""
+        ...
+
+    def conversations_page(
+        self, username: str, before: str | None, limit: int
+    ) -> tuple[list[Conversation], bool]:
+        """Up to ``limit`` of the user's conversations whose last message id is
+        < ``before``, newest last message first, and whether more follow
+        (``rules.conversation_page``)."""
         ...
 
     # sessions ended per user, rate limits (issue 11)

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from chalicelib.ids import MESSAGE_ID_PATTERN
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9_.-]{3,32}$")
+# matched in full (``fullmatch``) against ASCII input after lower-casing: see username()
+USERNAME_PATTERN = re.compile(r"[a-z0-9_.-]{3,32}")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 TOKEN_MAX = 256
@@ -79,7 +80,8 @@ class History:
 
 @dataclass(frozen=True)
 class Conversations:
-    pass
+    before: str | None = None
+    limit: int = HISTORY_DEFAULT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,27 @@ class Parsed:
     client_id: str | None = None
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` is valid Unicode text: JSON can carry lone surrogates
+    (``"\\ud800"``), which no UTF-8 frame, log line or store can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def canonical_username(value: str) -> str | None:
+    """The username ``value`` names under the rule (lower-cased, then a full match
+    of ``USERNAME_PATTERN``), or None. ASCII is checked first: ``str.lower`` maps
+    some other characters into a-z (KELVIN SIGN "\u212a" -> "k"), which would
+    make look-alikes of real names."""
+    if not value.isascii():
+        return None
+    lowered = value.lower()
+    return lowered if USERNAME_PATTERN.fullmatch(lowered) else None
+
+
 def error(
     code: str,
     message: str,
@@ -188,13 +211,15 @@ class Fields:
             return ""
         if not isinstance(value, str):
             raise self.fail(f"'{name}' must be a string")
+        if not is_text(value):
+            raise self.fail(f"'{name}' must be valid Unicode text")
         if not min_len <= len(value) <= max_len:
             raise self.fail(f"'{name}' must be {min_len} to {max_len} characters long")
         return value
 
     def username(self, name: str) -> str:
-        value = self.string(name, max_len=64).lower()
-        if not USERNAME_PATTERN.match(value):
+        value = canonical_username(self.string(name, max_len=64))
+        if value is None:
             raise self.fail(
                 f"'{name}' must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-'"
             )
@@ -204,7 +229,7 @@ class Fields:
         value = self._frame.get(name)
         if value is None and optional:
             return None
-        if not isinstance(value, str) or not MESSAGE_ID_PATTERN.match(value):
+        if not isinstance(value, str) or not MESSAGE_ID_PATTERN.fullmatch(value):
             raise self.fail(f"'{name}' must be a message id")
         return value
 
@@ -247,13 +272,18 @@ def read_envelope(raw: str | bytes) -> Envelope:
         raise ProtocolError(BAD_JSON, "frames must be JSON objects")
     action = frame.get("action")
     raw_client_id = frame.get("client_id")
+    # echoed in replies only when it can be encoded (else the reply itself would fail)
     client_id = (
         raw_client_id
-        if isinstance(raw_client_id, str) and 0 < len(raw_client_id) <= CLIENT_ID_MAX
+        if isinstance(raw_client_id, str)
+        and 0 < len(raw_client_id) <= CLIENT_ID_MAX
+        and is_text(raw_client_id)
         else None
     )
     if not isinstance(action, str):
         raise ProtocolError(UNKNOWN_ACTION, "frames need a string 'action'", None, client_id)
+    if not is_text(action):
+        raise ProtocolError(INVALID, "'action' must be valid Unicode text", None, client_id)
     return Envelope(frame, action, client_id)
 
 
@@ -271,8 +301,12 @@ def parse_register(f: Fields, _: int) -> Register:
 
 
 def parse_login(f: Fields, _: int) -> Login:
-    # a login never reveals the username rules: any string is checked as-is
-    username = f.string("username", max_len=64).lower()
+    # A login never reveals the username rules: any string is looked up as it is,
+    # lower-cased only when ASCII (see canonical_username), so a look-alike such as
+    # "bob\n" or "\u212aate" never matches an account.
+    username = f.string("username", max_len=64)
+    if username.isascii():
+        username = username.lower()
     return Login(username, f.string("password", max_len=PASSWORD_MAX))
 
 
@@ -290,6 +324,8 @@ def parse_send(f: Fields, max_text: int) -> Send:
     text = f._frame.get("text")
     if not isinstance(text, str) or not text.strip():
         raise f.fail("'text' must be a non-empty string")
+    if not is_text(text):
+        raise f.fail("'text' must be valid Unicode text")
     if len(text) > max_text:
         raise f.fail(f"'text' is limited to {max_text} characters", TOO_LARGE)
     return Send(to, text, client_id)
@@ -300,7 +336,7 @@ def parse_history(f: Fields, _: int) -> History:
 
 
 def parse_conversations(f: Fields, _: int) -> Conversations:
-    return Conversations()
+    return Conversations(f.message_id("before", optional=True), f.limit())
 
 
 def parse_users(f: Fields, _: int) -> Users:
@@ -358,8 +394,10 @@ def history(with_: str, messages: list[dict[str, str]], more: bool) -> dict[str,
     return {"type": "history", "with": with_, "messages": messages, "more": more}
 
 
-def conversations(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "conversations", "items": items}
+def conversations(
+    items: list[dict[str, Any]], more: bool = False, next_: str | None = None
+) -> dict[str, Any]:
+    return {"type": "conversations", "items": items, "more": more, "next": next_}
 
 
 def users(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import auth, limits, protocol
+from chalicelib import auth, budget, limits, protocol
 
 DEFAULT_STORE = "sqlite:///.chat/chat.db"
 
@@ -18,6 +18,7 @@ class Settings:
     scrypt_cost: auth.ScryptCost
     log_level: str
     limits: limits.Limits = field(default_factory=limits.Limits)
+    frame_budget: int = budget.DEFAULT_BUDGET
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -30,7 +31,17 @@ class Settings:
             else auth.ScryptCost(),
             log_level=env.get("CHAT_LOG_LEVEL", "INFO"),
             limits=limits_from_env(env),
+            frame_budget=int(env.get("CHAT_FRAME_BUDGET", budget.DEFAULT_BUDGET)),
         )
+
+    def __post_init__(self) -> None:
+        low, high = budget.minimum_budget(self.max_text), budget.FRAME_LIMIT
+        if not low <= self.frame_budget <= high:
+            raise ValueError(
+                f"CHAT_FRAME_BUDGET must be {low} to {high} bytes"
+                f" (at least one message of CHAT_MAX_TEXT={self.max_text} characters"
+                f" must fit a frame), not {self.frame_budget}"
+            )
 
 
 # environment variable -> (Limits field, default); values are "<hits>/<seconds>" or "off"

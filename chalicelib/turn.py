@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import auth, protocol
+from chalicelib import auth, budget, protocol
 from chalicelib.limits import Limits
 from chalicelib.model import Connection, Store
 
@@ -39,6 +39,8 @@ class ChatConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
     scrypt_cost: auth.ScryptCost = field(default_factory=auth.ScryptCost)
     limits: Limits = field(default_factory=Limits)
+    # bytes a server frame may take (chalicelib/budget.py; CHAT_FRAME_BUDGET)
+    frame_budget: int = budget.DEFAULT_BUDGET
 
 
 @dataclass

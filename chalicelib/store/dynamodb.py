@@ -26,6 +26,7 @@ from chalicelib.model import (
     Connection,
     Conversation,
     Message,
+    ReadMark,
     SaveOutcome,
     SaveResult,
     Session,
@@ -141,6 +142,17 @@ def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
         text=_str(item, f"{prefix}text"),
         ts=_str(item, f"{prefix}ts"),
         client_id=_str(item, f"{prefix}client_id"),
+    )
+
+
+def _conversation(item: Mapping[str, Any]) -> Conversation:
+    """A summary item (USER#owner / CONV#other) as the owner's Conversation."""
+    return Conversation(
+        other=_str(item, "other"),
+        last=_message(item, "last_"),
+        unread=int(_num(item, "unread")),
+        read_up_to=_str(item, "read_up_to"),
+        their_read_up_to=_str(item, "their_read_up_to"),
     )
 
 
@@ -532,32 +544,23 @@ class DynamoDBStore:
             "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
             "ConsistentRead": True,
         }
-        found = [
-            Conversation(
-                other=_str(item, "other"),
-                last=_message(item, "last_"),
-                unread=int(_num(item, "unread")),
-                read_up_to=_str(item, "read_up_to"),
-                their_read_up_to=_str(item, "their_read_up_to"),
-            )
-            for item in self._query(kwargs)
-        ]
+        found = [_conversation(item) for item in self._query(kwargs)]
         found.sort(key=lambda c: c.last.id, reverse=True)
         return found
 
-    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+    def mark_read(self, username: str, other: str, up_to: str) -> ReadMark | None:
         key = summary_key(username, other)
         for attempt in range(MAX_ATTEMPTS):
             summary = self._get(key)
             if summary is None:
-                return False
+                return None
             read_up_to = _str(summary, "read_up_to")
             unread = int(_num(summary, "unread"))
-            pointer = rules.advance_read_pointer(read_up_to, up_to)
+            pointer = rules.read_pointer(read_up_to, up_to, _str(summary, "last_id"))
             count = self._count_unread(username, other, pointer)
             if pointer == read_up_to and count == unread:
                 self._tell_peer(username, other, pointer)
-                return True
+                return ReadMark(pointer, False)
             # Optimistic: a message received between the count and this write
             # changes ``unread``, fails the condition, and we count again.
             condition = "unread = :unread AND " + (
@@ -575,7 +578,8 @@ class DynamoDBStore:
                     ExpressionAttributeValues=values,
                 )
                 self._tell_peer(username, other, pointer)
-                return True
+                # the condition held read_up_to where we read it: this call moved it
+                return ReadMark(pointer, pointer != read_up_to)
             except ClientError as error:
                 if _code(error) != CONDITION_FAILED:
                     raise
@@ -618,6 +622,36 @@ class DynamoDBStore:
                 return count
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
+    def conversations_page(
+        self, username: str, before: str | None, limit: int
+    ) -> tuple[list[Conversation], bool]:
+        # Summaries are keyed USER#owner / CONV#other, not by recency: a page
+        # queries the order of all of the owner's summaries (projected to their
+        # last ids, though DynamoDB bills the whole items read), sorts it here
+        # and reads the page's summaries in one BatchGetItem.
+        # docs/performance.md weighs this against a GSI sorted by recency.
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :conv)",
+            "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
+            "ProjectionExpression": "#other, last_id",
+            "ExpressionAttributeNames": {"#other": "other"},  # a reserved word
+            "ConsistentRead": True,
+        }
+        order = sorted(
+            ((_str(item, "last_id"), _str(item, "other")) for item in self._query(kwargs)),
+            reverse=True,
+        )
+        after = [other for last_id, other in order if before is None or last_id < before]
+        page = after[:limit]
+        found: dict[str, Conversation] = {}
+        keys = [summary_key(username, other) for other in page]
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            for item in self._batch_get(keys[start : start + BATCH_GET_LIMIT], None):
+                conversation = _conversation(item)
+                found[conversation.other] = conversation
+        ordered = sorted(found.values(), key=lambda c: c.last.id, reverse=True)
+        return ordered, len(after) > limit
     # sessions ended per user, rate limits
 
     def set_password(
@@ -697,14 +731,12 @@ class DynamoDBStore:
                 return
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": keys,
-                "ProjectionExpression": projection,
-                "ConsistentRead": True,
-            }
-        }
+    def _batch_get(self, keys: list[Item], projection: str | None) -> Iterator[Item]:
+        """The items of ``keys`` (whole, when ``projection`` is None), in any order."""
+        table: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if projection is not None:
+            table["ProjectionExpression"] = projection
+        request: dict[str, Any] = {self.table: table}
         for attempt in range(MAX_ATTEMPTS):
             reply = self.client.batch_get_item(RequestItems=request)
             yield from reply.get("Responses", {}).get(self.table, [])

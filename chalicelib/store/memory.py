@@ -13,6 +13,7 @@ from chalicelib.model import (
     Connection,
     Conversation,
     Message,
+    ReadMark,
     SaveOutcome,
     SaveResult,
     Session,
@@ -168,19 +169,25 @@ class MemoryStore:
         found.sort(key=lambda c: c.last.id, reverse=True)
         return found
 
-    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+    def mark_read(self, username: str, other: str, up_to: str) -> ReadMark | None:
         with self._lock:
             summary = self._summaries.get((username, other))
             if summary is None:
-                return False
-            pointer = rules.advance_read_pointer(summary.read_up_to, up_to)
+                return None
+            pointer = rules.read_pointer(summary.read_up_to, up_to, summary.last_id)
+            advanced = pointer != summary.read_up_to
             messages = self._messages.get(rules.conversation_key(username, other), {}).values()
             summary.read_up_to = pointer
             summary.unread = sum(1 for m in messages if m.sender == other and m.id > pointer)
             peer = self._summaries.get((other, username))
             if peer is not None:
                 peer.their_read_up_to = rules.advance_read_pointer(peer.their_read_up_to, pointer)
-        return True
+        return ReadMark(pointer, advanced)
+
+    def conversations_page(
+        self, username: str, before: str | None, limit: int
+    ) -> tuple[list[Conversation], bool]:
+        return rules.conversation_page(self.conversations(username), before, limit)
 
     # sessions ended per user, rate limits
 

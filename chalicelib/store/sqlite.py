@@ -20,6 +20,7 @@ from chalicelib.model import (
     Connection,
     Conversation,
     Message,
+    ReadMark,
     SaveOutcome,
     SaveResult,
     Session,
@@ -385,16 +386,17 @@ class SQLiteStore:
             for row in rows
         ]
 
-    def mark_read(self, username: str, other: str, up_to: str) -> bool:
+    def mark_read(self, username: str, other: str, up_to: str) -> ReadMark | None:
         with self._write() as db:
             row = db.execute(
-                "SELECT conversation, read_up_to FROM summaries WHERE owner = ? AND other = ?",
+                "SELECT conversation, read_up_to, last_id FROM summaries"
+                " WHERE owner = ? AND other = ?",
                 (username, other),
             ).fetchone()
             if row is None:
-                return False
+                return None
             conversation = row["conversation"]
-            pointer = rules.advance_read_pointer(row["read_up_to"], up_to)
+            pointer = rules.read_pointer(row["read_up_to"], up_to, row["last_id"])
             unread = db.execute(
                 "SELECT count(*) AS unread FROM messages"
                 " WHERE conversation = ? AND sender = ? AND id > ?",
@@ -409,7 +411,30 @@ class SQLiteStore:
                 " WHERE owner = ? AND other = ?",
                 (pointer, other, username),
             )
-        return True
+        return ReadMark(pointer, pointer != row["read_up_to"])
+
+    def conversations_page(
+        self, username: str, before: str | None, limit: int
+    ) -> tuple[list[Conversation], bool]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT s.other, s.unread, s.read_up_to, s.their_read_up_to, {_M_COLUMNS}"
+                " FROM summaries s JOIN messages m"
+                " ON m.conversation = s.conversation AND m.id = s.last_id"
+                " WHERE s.owner = ? AND s.last_id < ? ORDER BY s.last_id DESC LIMIT ?",
+                (username, before or "\U0010ffff", limit + 1),
+            ).fetchall()
+        found = [
+            Conversation(
+                other=row["other"],
+                last=_record(Message, row, "m_"),
+                unread=row["unread"],
+                read_up_to=row["read_up_to"],
+                their_read_up_to=row["their_read_up_to"],
+            )
+            for row in rows
+        ]
+        return rules.conversation_page(found, before, limit)
 
     # sessions ended per user, rate limits
 

@@ -201,9 +201,12 @@ def test_history_and_sessions_survive_a_restart(
         alice = await Client.open(gateway.ws_url)
         assert (await alice.call("resume", "welcome", token=alice_token))["username"] == alice_name
         await bob.expect("presence", username=alice_name, online=True)
-        await alice.send(action="send", to=bob_name, text="after restart", client_id="k0")
+        await alice.send(action="send", to=bob_name, text="kept 0", client_id="k0")
         # idempotency survives too: same client_id, same message
         assert (await alice.expect("ack", client_id="k0"))["id"] == ids[0]
+        # ... and a client_id reused for another message is refused, not dropped (issue 11)
+        await alice.send(action="send", to=bob_name, text="after restart", client_id="k0")
+        assert (await alice.expect("error", client_id="k0"))["code"] == "invalid"
         await alice.close()
         await bob.close()
 

@@ -98,7 +98,7 @@ def test_unexpected_failure_answers_internal_and_logs_request_id(
     def broken(*_: object) -> None:
         raise RuntimeError("store unavailable")
 
-    monkeypatch.setattr(store, "conversations", broken)
+    monkeypatch.setattr(store, "conversations_page", broken)
     event = websocket_event("$default", "A", json.dumps({"action": "conversations",
                                                          "client_id": "z"}))
     request_id = event["requestContext"]["requestId"]
