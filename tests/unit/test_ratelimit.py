@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.ratelimit import Counts, Limit, estimate, retry_after, window_start
@@ -77,6 +77,7 @@ def test_allowed_hits_never_exceed_the_limit_in_a_fixed_window(
     assert all(n <= limit for n in allowed_per_window.values())
 
 
+@example(limit=17, window=900.0, burst=90, offset=0.0)  # a boundary hit exactly
 @given(
     limit=st.integers(1, 40),
     window=st.sampled_from([3.0, 30.0, 900.0]),
