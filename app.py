@@ -33,7 +33,11 @@ def service() -> ChatService:
     logs.configure(settings.log_level)
     chat = Chat(
         open_store(settings.store_url),
-        ChatConfig(max_text=settings.max_text, scrypt_cost=settings.scrypt_cost),
+        ChatConfig(
+            max_text=settings.max_text,
+            scrypt_cost=settings.scrypt_cost,
+            edit_window=settings.edit_window,
+        ),
     )
     return ChatService(chat, app.websocket_api.send)
 

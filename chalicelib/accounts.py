@@ -107,6 +107,9 @@ def unbind(turn: Turn, connection_id: str) -> None:
 
 def _announce(turn: Turn, username: str, online: bool) -> None:
     partners = [c.other for c in turn.store.conversations(username)[:PRESENCE_FANOUT]]
+    if partners:  # no presence passes a block, either way
+        blocks = turn.store.blocks_of(username)
+        partners = [p for p in partners if not blocks.either_way(p)]
     if not partners:
         return
     frame = protocol.presence(username, online)

@@ -7,9 +7,11 @@ No I/O of its own: everything goes through ``turn.store`` and into
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib import auth, protocol
 from chalicelib.ids import iso_timestamp
-from chalicelib.model import Message, SaveOutcome
+from chalicelib.model import Blocks, Message, SaveOutcome
 from chalicelib.protocol import ProtocolError
 from chalicelib.turn import Turn
 
@@ -38,7 +40,9 @@ def send(turn: Turn, request: protocol.Send) -> None:
         )
     stored = result.message or candidate
     if result.outcome is SaveOutcome.STORED:
-        turn.push(protocol.message(stored.to_wire()), [request.to, me])
+        # withheld (the recipient blocks me): my other connections only
+        audience = [me] if stored.withheld else [request.to, me]
+        turn.push(protocol.message(stored.to_wire()), audience)
     else:
         turn.outcome.code = "duplicate"
     turn.reply(protocol.ack(request.client_id, stored.id, stored.ts))
@@ -53,7 +57,8 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
     found = turn.store.conversations(turn.me)
     partners = [c.other for c in found]
     online = turn.store.connections_of(partners, now=turn.now) if partners else {}
-    items = [
+    blocks = turn.store.blocks_of(turn.me) if partners else Blocks()
+    items: list[dict[str, Any]] = [
         {
             "with": c.other,
             "last": c.last.to_wire(),
@@ -63,12 +68,22 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
         }
         for c in found
     ]
+    for item in items:  # while a block stands: no presence, no receipts (either way)
+        if blocks.either_way(item["with"]):
+            item.update(online=False, their_read_up_to="")
+        if item["with"] in blocks.blocks:
+            item["blocked"] = True
     turn.reply(protocol.conversations(items))
 
 
 def users(turn: Turn, request: protocol.Users) -> None:
     found = turn.store.search_users(request.query, USERS_LIMIT + 1, now=turn.now)
-    items = [{"username": name, "online": online} for name, online in found if name != turn.me]
+    blocks = turn.store.blocks_of(turn.me) if found else Blocks()
+    items = [
+        {"username": name, "online": online and not blocks.either_way(name)}
+        for name, online in found
+        if name != turn.me
+    ]
     turn.reply(protocol.users(items[:USERS_LIMIT]))
 
 
@@ -79,11 +94,12 @@ def read(turn: Turn, request: protocol.Read) -> None:
             protocol.INVALID, f"you have no conversation with '{request.with_}'", "read"
         )
     frame = protocol.read(me, request.with_, request.up_to)
-    turn.push(frame, [request.with_, me])
+    blocked = turn.store.blocks_of(me).either_way(request.with_)
+    turn.push(frame, [me] if blocked else [request.with_, me])
     turn.reply(frame)
 
 
 def typing(turn: Turn, request: protocol.Typing) -> None:
     """No reply, by protocol: a push to the other person only."""
-    if request.to != turn.me:
+    if request.to != turn.me and not turn.store.blocks_of(turn.me).either_way(request.to):
         turn.push(protocol.typing(turn.me), [request.to])

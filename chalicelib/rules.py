@@ -8,6 +8,7 @@ every store (chalicelib/store/) call these rather than restating them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -44,3 +45,9 @@ def failed_login_cutoff(now: float, window: float) -> float:
 
 def failed_login_window_open(window_start: float, now: float, window: float) -> bool:
     return window_start > failed_login_cutoff(now, window)
+
+
+def edit_window_open(ts: str, now: float, window: float) -> bool:
+    """A message sent at ``ts`` (ISO-8601) can still be edited at ``now``."""
+    sent = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    return now < sent + window

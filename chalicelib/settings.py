@@ -16,6 +16,7 @@ class Settings:
     max_text: int
     scrypt_cost: auth.ScryptCost
     log_level: str
+    edit_window: float = protocol.DEFAULT_EDIT_WINDOW
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -27,4 +28,5 @@ class Settings:
             if env.get("CHAT_SCRYPT_COST")
             else auth.ScryptCost(),
             log_level=env.get("CHAT_LOG_LEVEL", "INFO"),
+            edit_window=float(env.get("CHAT_EDIT_WINDOW", protocol.DEFAULT_EDIT_WINDOW)),
         )

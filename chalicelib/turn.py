@@ -37,6 +37,7 @@ class Outcome:
 class ChatConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
     scrypt_cost: auth.ScryptCost = field(default_factory=auth.ScryptCost)
+    edit_window: float = protocol.DEFAULT_EDIT_WINDOW  # seconds after sending
 
 
 @dataclass
