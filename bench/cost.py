@@ -18,6 +18,14 @@ from typing import Any
 from bench import aws_calls, capacity
 from bench.machine import ROOT
 
+# issue 13: the changes costed beside a send, each made by alice to one message she sent
+CHANGES: dict[str, Any] = {
+    "edit": lambda message_id: {"action": "edit", "id": message_id, "text": "edited text"},
+    "react": lambda message_id: {"action": "react", "id": message_id, "emoji": "👍"},
+    "delete": lambda message_id: {"action": "delete", "id": message_id},
+}
+# the aws_calls label whose PostToConnection count each change's bill uses
+CHANGE_LABELS = {"edit": "edit", "react": "react", "delete": "delete"}
 SCALES = (2, 1000)
 QUICK_SCALES = (2, 50)
 SEND = "send"  # aws_calls' label for a message in an existing conversation
@@ -130,21 +138,44 @@ def measure_send(endpoint: str, sends: int) -> dict[str, Any]:
             invoke("$default", "A", frame)
             cpu.append((time.thread_time() - cpu_started) * 1000)
             wall.append((time.perf_counter() - started) * 1000)
+        send_calls = list(calls)
+        # issue 13: the same for an edit, a reaction and a delete of each message sent
+        ids = [m.id for m in store.history("alice", "bob", None, sends)[0]]
+        changes: dict[str, Any] = {}
+        for kind, frame_of in CHANGES.items():
+            times: dict[str, list[float]] = {"wall": [], "cpu": []}
+            for message_id in ids:
+                calls.clear()
+                started, cpu_started = time.perf_counter(), time.thread_time()
+                invoke("$default", "A", frame_of(message_id))
+                times["cpu"].append((time.thread_time() - cpu_started) * 1000)
+                times["wall"].append((time.perf_counter() - started) * 1000)
+            changes[kind] = (times, list(calls))
     chat_app.service.cache_clear()
 
     def fetch(key: dict[str, Any]) -> dict[str, Any] | None:
         return dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
-    per_request = [capacity.units(op, params, fetch, reply) for op, params, reply in calls]
-    return {
-        "sends": sends,
-        "wall_ms_median": statistics.median(wall),
-        "wall_ms_p95": sorted(wall)[max(0, math.ceil(len(wall) * 0.95) - 1)],
-        "cpu_ms_median": statistics.median(cpu),
-        "requests": per_request,
-        "wru": sum(r["wru"] for r in per_request),
-        "rru": sum(r["rru"] for r in per_request),
+    def summary(count: int, wall: list[float], cpu: list[float], last: list[Any]
+                ) -> dict[str, Any]:
+        per_request = [capacity.units(op, params, fetch, reply) for op, params, reply in last]
+        return {
+            "sends": count,
+            "wall_ms_median": statistics.median(wall),
+            "wall_ms_p95": sorted(wall)[max(0, math.ceil(len(wall) * 0.95) - 1)],
+            "cpu_ms_median": statistics.median(cpu),
+            "requests": per_request,
+            "wru": sum(r["wru"] for r in per_request),
+            "rru": sum(r["rru"] for r in per_request),
+        }
+
+    # sizes are read after the run: a deleted message is measured as its tombstone
+    result = summary(sends, wall, cpu, send_calls)
+    result["changes"] = {
+        kind: summary(len(ids), times["wall"], times["cpu"], last)
+        for kind, (times, last) in changes.items()
     }
+    return result
 
 
 def dollars(send_calls: dict[str, Any], units: dict[str, Any], memory_mb: int
@@ -230,6 +261,15 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
                 for rows in calls.values() for row in rows.values())
     same = all(small[label]["dynamodb"] == large[label]["dynamodb"] for label in send_labels)
     money = dollars(small[SEND], units, memory)
+    change_units = units.pop("changes")
+    change_money = {
+        kind: dollars(small[CHANGE_LABELS[kind]], change_units[kind], memory)
+        for kind in change_units
+    }
+    for kind, spent in change_money.items():
+        log(f"  cost: {kind}: {small[CHANGE_LABELS[kind]]['dynamodb_requests']} DynamoDB"
+            f" requests, {change_units[kind]['wru']:g} WRU + {change_units[kind]['rru']:g} RRU,"
+            f" ${spent['total_usd_per_million']:.2f} per million")
     log(f"  cost: {small[SEND]['dynamodb_requests']} DynamoDB requests per message"
         f" ({small[SEND]['dynamodb']}), {units['wru']:g} WRU + {units['rru']:g} RRU,"
         f" ${money['total_usd_per_million']:.2f} per million messages")
@@ -248,6 +288,8 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
         },
         "send_units": units,
         "dollars": money,
+        "change_units": change_units,
+        "change_dollars": change_money,
         "prices": PRICES,
         "sources": {
             "lambda_memory": LAMBDA_MEMORY_DOC,

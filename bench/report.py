@@ -365,6 +365,36 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
         " not per-message costs and are left out.",
         "",
     ]
+    return out + changes_part(cost)
+
+
+def changes_part(cost: dict[str, Any]) -> list[str]:
+    """Edit, reaction and delete (issue 13), priced like a send."""
+    changes, money = cost.get("change_units"), cost.get("change_dollars")
+    if not changes or not money:
+        return []
+    small = str(cost["scales"][0])
+    rows = []
+    for kind, units in changes.items():
+        calls = cost["calls"][small][kind]
+        ops = ", ".join(f"{op} {n}" for op, n in calls["dynamodb"].items())
+        rows.append([f"`{kind}`", str(calls["dynamodb_requests"]), ops,
+                     str(calls["post_to_connection"]), num(units["wru"], 1),
+                     num(units["rru"], 1), num(units["wall_ms_median"], 1),
+                     f"${num(money[kind]['total_usd_per_million'], 2)}"])
+    out = ["Changing a message (an edit, a reaction, a delete), priced the same way: one"
+           f" change by the sender of each of {changes['edit']['sends']} messages, all but one"
+           " older than their conversation's last message (so both summaries' conditional"
+           " updates are refused, and still billed); the requests counted as in the table"
+           " above:", ""]
+    out += table(["change", "DynamoDB requests", "by operation", "PostToConnection", "WRU",
+                  "RRU", "ms (median)", "$ per million"], rows)
+    out += ["A change reads the caller's connection, finds the message among the caller's"
+            " conversations (a Query of the summaries and one BatchGetItem per 100 of them:"
+            " message ids do not name their conversation, and an index item per message would"
+            " cost every send a write), reads the caller's block lists, updates the message"
+            " and both summaries (kept only where it is the last message), and reads both"
+            " profiles' connections to push.", ""]
     return out
 
 

@@ -461,7 +461,8 @@ class DynamoDBStore:
                     return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
                 continue  # expired and deleted meanwhile: try again
             if _failed(reasons, RECIPIENT):
-                if message.withheld or self._get(user_key(message.recipient)) is None:
+                # the profile comes back (ALL_OLD) only when it exists
+                if message.withheld or not reasons[RECIPIENT].get("Item"):
                     return SaveResult(SaveOutcome.NO_SUCH_USER)
                 # the recipient blocks the sender: stored for the sender's view only
                 message = replace(message, withheld=True)
@@ -526,6 +527,7 @@ class DynamoDBStore:
                 "ConditionExpression": "attribute_exists(pk)"
                 if message.withheld
                 else "attribute_exists(pk) AND NOT contains(#blocks, :sender)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 **({} if message.withheld else {
                     "ExpressionAttributeNames": {"#blocks": "blocks"},
                     "ExpressionAttributeValues": {":sender": _s(sender)},
@@ -748,7 +750,7 @@ class DynamoDBStore:
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :conv)",
             "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
-            "ProjectionExpression": "#other",
+            "ProjectionExpression": "pk, sk, #other",
             "ExpressionAttributeNames": {"#other": "other"},
         }
         partners = [_str(item, "other") for item in self._query(kwargs)]
