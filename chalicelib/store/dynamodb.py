@@ -534,7 +534,8 @@ class DynamoDBStore:
                 }),
             }
         }
-        last = _message_attributes(message, ":last_")
+        # every value must appear in the expression: ``withheld`` is not copied
+        last = _message_attributes(replace(message, withheld=False), ":last_")
         set_last = (
             "SET #other = :other, last_id = :last_id, last_sender = :last_sender,"
             " last_recipient = :last_recipient, last_text = :last_text, last_ts = :last_ts,"
