@@ -107,11 +107,9 @@ def unbind(turn: Turn, connection_id: str) -> None:
 
 def _announce(turn: Turn, username: str, online: bool) -> None:
     partners = [c.other for c in turn.store.conversations(username)[:PRESENCE_FANOUT]]
-    if partners:  # no presence passes a block, either way
-        blocks = turn.store.blocks_of(username)
-        partners = [p for p in partners if not blocks.either_way(p)]
     if not partners:
         return
     frame = protocol.presence(username, online)
-    for connections in turn.store.connections_of(partners, now=turn.now).values():
+    # no presence passes a block, either way
+    for connections in turn.store.reachable(username, partners, now=turn.now).values():
         turn.outcome.frames.extend(Outgoing(c, frame) for c in sorted(connections))

@@ -94,12 +94,11 @@ def read(turn: Turn, request: protocol.Read) -> None:
             protocol.INVALID, f"you have no conversation with '{request.with_}'", "read"
         )
     frame = protocol.read(me, request.with_, request.up_to)
-    blocked = turn.store.blocks_of(me).either_way(request.with_)
-    turn.push(frame, [me] if blocked else [request.with_, me])
+    turn.push_unblocked(frame, [request.with_, me])  # no receipts through a block
     turn.reply(frame)
 
 
 def typing(turn: Turn, request: protocol.Typing) -> None:
     """No reply, by protocol: a push to the other person only."""
-    if request.to != turn.me and not turn.store.blocks_of(turn.me).either_way(request.to):
-        turn.push(protocol.typing(turn.me), [request.to])
+    if request.to != turn.me:
+        turn.push_unblocked(protocol.typing(turn.me), [request.to])

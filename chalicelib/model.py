@@ -249,3 +249,10 @@ class Store(Protocol):
     def blocks_of(self, username: str) -> Blocks:
         """Whom ``username`` blocks and who blocks them."""
         ...
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        """``connections_of``, but a user with a block between them and
+        ``sender`` (either way) maps to empty: who a push from ``sender`` may reach."""
+        ...

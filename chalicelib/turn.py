@@ -67,6 +67,13 @@ class Turn:
         """The direct reply to the caller (always the last frame)."""
         self.outcome.frames.append(Outgoing(self.connection_id, frame))
 
+    def push_unblocked(self, frame: dict[str, Any], usernames: list[str]) -> None:
+        """``push``, but to nobody with a block between them and the caller."""
+        for connections in self.store.reachable(self.me, usernames, now=self.now).values():
+            self.outcome.frames.extend(
+                Outgoing(c, frame) for c in sorted(connections) if c != self.connection_id
+            )
+
     def push(self, frame: dict[str, Any], usernames: list[str]) -> None:
         """Queue ``frame`` for every open connection of ``usernames`` but the caller's."""
         for connections in self.store.connections_of(usernames, now=self.now).values():

@@ -728,10 +728,14 @@ class DynamoDBStore:
                 return
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def _batch_get(self, keys: list[Item], projection: str | None) -> Iterator[Item]:
+    def _batch_get(
+        self, keys: list[Item], projection: str | None, names: dict[str, str] | None = None
+    ) -> Iterator[Item]:
         request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
         if projection:
             request[self.table]["ProjectionExpression"] = projection
+        if names:
+            request[self.table]["ExpressionAttributeNames"] = names
         for attempt in range(MAX_ATTEMPTS):
             reply = self.client.batch_get_item(RequestItems=request)
             yield from reply.get("Responses", {}).get(self.table, [])
@@ -903,3 +907,19 @@ class DynamoDBStore:
             frozenset(item.get("blocks", {}).get("SS", ())),
             frozenset(item.get("blocked_by", {}).get("SS", ())),
         )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        # the profiles read for their connections carry the block lists too:
+        # no request beyond connections_of's
+        names = list(dict.fromkeys(usernames))
+        found: dict[str, frozenset[str]] = dict.fromkeys(names, frozenset())
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            keys = [user_key(name) for name in names[start : start + BATCH_GET_LIMIT]]
+            projection = "username, conns, #blocks, blocked_by"
+            for item in self._batch_get(keys, projection, {"#blocks": "blocks"}):
+                lists = (item.get("blocks", {}), item.get("blocked_by", {}))
+                if not any(sender in value.get("SS", ()) for value in lists):
+                    found[_str(item, "username")] = _open(item.get("conns"), now)
+        return found

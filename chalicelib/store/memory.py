@@ -277,3 +277,13 @@ class MemoryStore:
                 frozenset(self._blocks.get(username, ())),
                 frozenset(o for o, names in self._blocks.items() if username in names),
             )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        with self._lock:
+            blocks = self.blocks_of(sender)
+            return {
+                name: frozenset() if blocks.either_way(name) else self._open_connections(name, now)
+                for name in usernames
+            }

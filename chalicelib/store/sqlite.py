@@ -577,3 +577,10 @@ class SQLiteStore:
             frozenset(r["blocked"] for r in rows if r["owner"] == username),
             frozenset(r["owner"] for r in rows if r["blocked"] == username),
         )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        blocks = self.blocks_of(sender)
+        found = self.connections_of(usernames, now=now)
+        return {n: frozenset() if blocks.either_way(n) else c for n, c in found.items()}
