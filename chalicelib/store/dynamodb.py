@@ -137,7 +137,7 @@ def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
         id=_str(item, f"{prefix}id"),
         sender=_str(item, f"{prefix}sender"),
         recipient=_str(item, f"{prefix}recipient"),
-        text=_str(item, f"{prefix}text"),
+        text="" if deleted else _str(item, f"{prefix}text"),
         ts=_str(item, f"{prefix}ts"),
         client_id=_str(item, f"{prefix}client_id"),
         edited_at=_str(item, f"{prefix}edited_at"),
@@ -819,7 +819,9 @@ class DynamoDBStore:
                     TableName=self.table,
                     Key=summary_key(owner, other),
                     UpdateExpression=expression,
-                    ConditionExpression="last_id = :last_id",
+                    # a late edit or reaction must not land on a summary's tombstone
+                    ConditionExpression="last_id = :last_id"
+                    + ("" if deleted_too else " AND attribute_not_exists(last_deleted)"),
                     ExpressionAttributeNames=last_names,
                     ExpressionAttributeValues={**(values or {}), ":last_id": _s(message.id)},
                 )
