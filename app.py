@@ -38,6 +38,7 @@ def service() -> ChatService:
             scrypt_cost=settings.scrypt_cost,
             limits=settings.limits,
             frame_budget=settings.frame_budget,
+            edit_window=settings.edit_window,
         ),
     )
     return ChatService(chat, app.websocket_api.send)

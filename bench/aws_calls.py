@@ -192,6 +192,18 @@ def measure(endpoint: str, users: int, meter: Meter) -> dict[str, dict[str, Any]
         run("login (2nd connection)", "$default", "A2",
             frame("login", username="alice", password=PASSWORD))
         run("logout", "$default", "A2", frame("logout"))
+        # issue 13: edit, delete, react, block (bob is on B1, alice on A1)
+        mine = _last_id(store)  # bob's "yo", the conversation's last message
+        run("edit", "$default", "B1", frame("edit", id=mine, text="yo!"))
+        run("react", "$default", "A1", frame("react", id=mine, emoji="👍"))
+        run("react (same again: removes)", "$default", "A1", frame("react", id=mine, emoji="👍"))
+        run("delete", "$default", "B1", frame("delete", id=mine))
+        run("block", "$default", "B1", frame("block", username="alice"))
+        run("send (to someone who blocks you)", "$default", "A1",
+            frame("send", to="bob", text="?", client_id="c5"))
+        run("typing (blocked)", "$default", "A1", frame("typing", to="bob"))
+        run("blocks", "$default", "B1", frame("blocks"))
+        run("unblock", "$default", "B1", frame("unblock", username="alice"))
         run("$disconnect", "$disconnect", "A1")
         run("$disconnect (unbound)", "$disconnect", "A2")
     chat_app.service.cache_clear()

@@ -86,7 +86,7 @@ LIMITER_ON = {
     "CHAT_LIMIT_SIGN_IN": "1000/60",
     "CHAT_TYPING_INTERVAL": "3",
 }
-MEASURED_ACTIONS = ("send", "typing", "read")
+MEASURED_ACTIONS = ("send", "typing", "read", "edit", "react", "delete")
 
 
 def _action_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -179,6 +179,14 @@ def measure_send(endpoint: str, sends: int, limiter: bool = True) -> dict[str, A
         newest = store.history("alice", "bob", None, 1)[0][-1].id
         for _ in range(sends):
             timed("read", "B", {"action": "read", "with": "alice", "up_to": newest})
+        # each message alice sent is edited, reacted to and deleted by her, once each
+        sent = [m.id for m in store.history("alice", "bob", None, sends)[0]]
+        for message_id in sent:
+            timed("edit", "A", {"action": "edit", "id": message_id, "text": "edited text"})
+        for message_id in sent:
+            timed("react", "A", {"action": "react", "id": message_id, "emoji": "👍"})
+        for message_id in sent:
+            timed("delete", "A", {"action": "delete", "id": message_id})
     chat_app.service.cache_clear()
     os.environ.clear()
     os.environ.update(saved_environment)

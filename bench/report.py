@@ -306,7 +306,9 @@ def limiter_lines(cost: dict[str, Any]) -> list[str]:
            " burst of the bench reaches) and again with every limit off; means per frame,"
            " **with / without**. A `typing` frame counts in one UpdateItem and is pushed only"
            " when it is the first of its 3-second window (the bench sends them back to back,"
-           " so most are dropped and need no BatchGetItem); `read` has no limit of its own."
+           " so most are dropped and need no BatchGetItem); `read` has no limit of its own;"
+           " `edit`, `react` and `delete` (issue 13) are alice's, once on each message she"
+           " sent, and have no limit of their own."
            " The limiter adds at most one WRU per send:"
            f" {yes(cost['checks'].get('limiter_adds_at_most_one_wru_per_send', False))}.", ""]
     out += table(["frame", "DynamoDB requests", "WRU", "RRU", "DynamoDB $ per million frames"],
@@ -396,6 +398,36 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
         " not per-message costs and are left out.",
         "",
     ]
+    return out + changes_part(cost)
+
+
+def changes_part(cost: dict[str, Any]) -> list[str]:
+    """Edit, reaction and delete (issue 13), priced like a send."""
+    changes, money = cost.get("change_units"), cost.get("change_dollars")
+    if not changes or not money:
+        return []
+    small = str(cost["scales"][0])
+    rows = []
+    for kind, units in changes.items():
+        calls = cost["calls"][small][kind]
+        ops = ", ".join(f"{op} {n}" for op, n in calls["dynamodb"].items())
+        rows.append([f"`{kind}`", str(calls["dynamodb_requests"]), ops,
+                     str(calls["post_to_connection"]), num(units["wru"], 1),
+                     num(units["rru"], 1), num(units["wall_ms_median"], 1),
+                     f"${num(money[kind]['total_usd_per_million'], 2)}"])
+    out = ["Changing a message (an edit, a reaction, a delete), priced the same way: one"
+           f" change by the sender of each of {changes['edit']['sends']} messages, all but one"
+           " older than their conversation's last message (so both summaries' conditional"
+           " updates are refused, and still billed); the requests counted as in the table"
+           " above:", ""]
+    out += table(["change", "DynamoDB requests", "by operation", "PostToConnection", "WRU",
+                  "RRU", "ms (median)", "$ per million"], rows)
+    out += ["A change reads the caller's connection, finds the message among the caller's"
+            " conversations (a Query of the summaries and one BatchGetItem per 100 of them:"
+            " message ids do not name their conversation, and an index item per message would"
+            " cost every send a write), reads the caller's block lists, updates the message"
+            " and both summaries (kept only where it is the last message), and reads both"
+            " profiles' connections to push.", ""]
     return out
 
 

@@ -185,5 +185,6 @@ def _announce(turn: Turn, username: str, online: bool) -> None:
     if not partners:
         return
     frame = protocol.presence(username, online)
-    for connections in turn.store.connections_of(partners, now=turn.now).values():
+    # no presence passes a block, either way
+    for connections in turn.store.reachable(username, partners, now=turn.now).values():
         turn.outcome.frames.extend(Outgoing(c, frame) for c in sorted(connections))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from chalicelib import accounts, messaging, protocol
+from chalicelib import accounts, blocking, edits, messaging, protocol
 from chalicelib.protocol import Parsed, ProtocolError
 from chalicelib.turn import Turn
 
@@ -57,6 +57,13 @@ _TABLE: tuple[Action[Any], ...] = (
         "password_changed",
     ),
     Action("logout_all", protocol.parse_logout_all, accounts.logout_all, True, "bye"),
+    # issue 13
+    Action("edit", protocol.parse_edit, edits.edit, True, "edited"),
+    Action("delete", protocol.parse_delete, edits.delete, True, "deleted"),
+    Action("react", protocol.parse_react, edits.react, True, "reaction"),
+    Action("block", protocol.parse_block, blocking.block, True, "blocked"),
+    Action("unblock", protocol.parse_unblock, blocking.unblock, True, "unblocked"),
+    Action("blocks", protocol.parse_blocks, blocking.blocks, True, "blocks"),
 )
 
 ACTIONS: Mapping[str, Action[Any]] = {action.name: action for action in _TABLE}

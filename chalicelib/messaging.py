@@ -9,9 +9,11 @@ Gateway's limit by construction.
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib import auth, budget, limits, protocol
 from chalicelib.ids import iso_timestamp
-from chalicelib.model import Message, SaveOutcome
+from chalicelib.model import Blocks, Message, SaveOutcome
 from chalicelib.protocol import ProtocolError
 from chalicelib.turn import Turn
 
@@ -53,7 +55,9 @@ def send(turn: Turn, request: protocol.Send) -> None:
             request.client_id,
         )
     if result.outcome is SaveOutcome.STORED:
-        turn.push(protocol.message(stored.to_wire()), [request.to, me])
+        # withheld (the recipient blocks me): my other connections only
+        audience = [me] if stored.withheld else [request.to, me]
+        turn.push(protocol.message(stored.to_wire()), audience)
     else:
         turn.outcome.code = "duplicate"
     turn.reply(protocol.ack(request.client_id, stored.id, stored.ts))
@@ -77,7 +81,8 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
     found, more = turn.store.conversations_page(turn.me, request.before, request.limit)
     partners = [c.other for c in found]
     online = turn.store.connections_of(partners, now=turn.now) if partners else {}
-    items = [
+    blocks = turn.store.blocks_of(turn.me) if partners else Blocks()
+    items: list[dict[str, Any]] = [
         {
             "with": c.other,
             "last": c.last.to_wire(),
@@ -87,6 +92,11 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
         }
         for c in found
     ]
+    for item in items:  # while a block stands: no presence, no receipts (either way)
+        if blocks.either_way(item["with"]):
+            item.update(online=False, their_read_up_to="")
+        if item["with"] in blocks.blocks:
+            item["blocked"] = True
     fit = budget.fitting(
         items,
         lambda page: protocol.conversations(page, False, _LONGEST_NEXT),
@@ -106,7 +116,12 @@ def _at_least_one(fit: int, available: int) -> int:
 
 def users(turn: Turn, request: protocol.Users) -> None:
     found = turn.store.search_users(request.query, USERS_LIMIT + 1, now=turn.now)
-    items = [{"username": name, "online": online} for name, online in found if name != turn.me]
+    blocks = turn.store.blocks_of(turn.me) if found else Blocks()
+    items = [
+        {"username": name, "online": online and not blocks.either_way(name)}
+        for name, online in found
+        if name != turn.me
+    ]
     turn.reply(protocol.users(items[:USERS_LIMIT]))
 
 
@@ -121,7 +136,7 @@ def read(turn: Turn, request: protocol.Read) -> None:
         )
     frame = protocol.read(me, request.with_, mark.pointer)
     if mark.advanced:
-        turn.push(frame, [request.with_, me])
+        turn.push_unblocked(frame, [request.with_, me])  # no receipts through a block
     turn.reply(frame)
 
 
@@ -134,4 +149,4 @@ def typing(turn: Turn, request: protocol.Typing) -> None:
     if limits.typing_allowed(
         turn.store, turn.config.limits.typing_interval, me, request.to, turn.now
     ):
-        turn.push(protocol.typing(me), [request.to])
+        turn.push_unblocked(protocol.typing(me), [request.to])

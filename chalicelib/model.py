@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.ratelimit import Counts
 
@@ -21,9 +21,14 @@ class Message:
     text: str
     ts: str
     client_id: str
+    # issue 13 (edit, delete, react, block); the wire leaves each out when unset
+    edited_at: str = ""
+    deleted: bool = False
+    reactions: tuple[tuple[str, str], ...] = ()  # (username, emoji), by username
+    withheld: bool = False  # the recipient blocks the sender: the sender's view only
 
-    def to_wire(self) -> dict[str, str]:
-        return {
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
             "id": self.id,
             "from": self.sender,
             "to": self.recipient,
@@ -31,6 +36,21 @@ class Message:
             "ts": self.ts,
             "client_id": self.client_id,
         }
+        if self.edited_at:
+            wire["edited_at"] = self.edited_at
+        if self.deleted:
+            wire["deleted"] = True
+        elif self.reactions:
+            wire["reactions"] = reactions_by_emoji(self.reactions)
+        return wire
+
+
+def reactions_by_emoji(reactions: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """The wire's ``reactions``: emoji -> usernames in order."""
+    grouped: dict[str, list[str]] = {}
+    for username, emoji in sorted(reactions):
+        grouped.setdefault(emoji, []).append(username)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,17 @@ class Unbound:
     remaining: frozenset[str] = field(default_factory=frozenset)
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """Whom a user blocks and who blocks them."""
+
+    blocks: frozenset[str] = frozenset()
+    blocked_by: frozenset[str] = frozenset()
+
+    def either_way(self, other: str) -> bool:
+        return other in self.blocks or other in self.blocked_by
+
+
 class Store(Protocol):
     """Persistence the chat core needs. Every method is one logical operation
     that the implementation makes atomic where the docstring says so.
@@ -162,14 +193,17 @@ class Store(Protocol):
         recipient's unread count + 1; ``last`` only moves to a newer id).
         A (sender, client_id) whose mark is unexpired at ``now`` returns
         DUPLICATE with the earlier message and changes nothing; an unknown
-        recipient returns NO_SUCH_USER."""
+        recipient returns NO_SUCH_USER. When the recipient blocks the sender,
+        the message is stored ``withheld`` (the result's message says so): the
+        sender's summary moves, the recipient's is untouched."""
         ...
 
     def history(
         self, a: str, b: str, before: str | None, limit: int
     ) -> tuple[list[Message], bool]:
         """Up to ``limit`` messages between a and b with id < ``before``,
-        oldest first, and whether older ones exist (``rules.history_page``)."""
+        oldest first, and whether older ones exist (``rules.history_page``),
+        as ``a`` sees them: messages withheld from ``a`` are left out."""
         ...
 
     def conversations(self, username: str) -> list[Conversation]:
@@ -214,4 +248,46 @@ class Store(Protocol):
 
     def clear_hits(self, key: str) -> None:
         """Forget every count of ``key``."""
+        ...
+
+    # edit, delete, react, block (issue 13)
+    def find_message(self, username: str, message_id: str) -> Message | None:
+        """The message with this id in one of ``username``'s conversations
+        (sent or received); None when there is none, or it is withheld from
+        ``username`` (a message of someone they block)."""
+        ...
+
+    def edit_message(self, message: Message, text: str, edited_at: str) -> Message | None:
+        """Set the stored message's text and ``edited_at`` (both summaries'
+        ``last`` show it); None when it is gone or deleted."""
+        ...
+
+    def delete_message(self, message: Message) -> Message:
+        """Make the stored message a tombstone (``deleted``, no text, no
+        reactions; ``edited_at`` kept), summaries included; idempotent."""
+        ...
+
+    def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
+        """Set (``emoji``) or clear (``""``) ``username``'s one reaction to the
+        stored message; None when it is gone or deleted."""
+        ...
+
+    def block(self, owner: str, other: str) -> bool:
+        """``owner`` blocks ``other`` (idempotent, atomic on both sides);
+        False when ``other`` does not exist."""
+        ...
+
+    def unblock(self, owner: str, other: str) -> None:
+        """Lift ``owner``'s block of ``other`` (idempotent)."""
+        ...
+
+    def blocks_of(self, username: str) -> Blocks:
+        """Whom ``username`` blocks and who blocks them."""
+        ...
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        """``connections_of``, but a user with a block between them and
+        ``sender`` (either way) maps to empty: who a push from ``sender`` may reach."""
         ...

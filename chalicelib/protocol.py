@@ -28,6 +28,7 @@ HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 DEFAULT_MAX_TEXT = 4000
 MAX_FRAME_BYTES = 64 * 1024
+DEFAULT_EDIT_WINDOW = 24 * 3600  # seconds after sending that a message can be edited
 
 # error codes (fixed by the protocol)
 BAD_JSON = "bad_json"
@@ -41,10 +42,19 @@ NO_SUCH_USER = "no_such_user"
 TOO_LARGE = "too_large"
 RATE_LIMITED = "rate_limited"
 INTERNAL = "internal"
+NOT_FOUND = "not_found"
+FORBIDDEN = "forbidden"
 ERROR_CODES = (
     BAD_JSON, UNKNOWN_ACTION, INVALID, UNAUTHENTICATED, USERNAME_TAKEN, BAD_CREDENTIALS,
     BAD_TOKEN, NO_SUCH_USER, TOO_LARGE, RATE_LIMITED, INTERNAL,
+    NOT_FOUND, FORBIDDEN,
 )
+# the reactions ``react`` accepts (no well-kept emoji library is installed);
+# keys are accepted spellings, values the one stored (a heart with or without U+FE0F)
+REACTIONS = {
+    "👍": "👍", "❤️": "❤️", "❤": "❤️", "😂": "😂", "😮": "😮", "😢": "😢", "🙏": "🙏",
+    "🎉": "🎉", "🔥": "🔥", "👎": "👎",
+}
 
 
 @dataclass(frozen=True)
@@ -121,9 +131,45 @@ class LogoutAll:
     pass
 
 
+# edit, delete, react, block, unblock, blocks (issue 13)
+
+
+@dataclass(frozen=True)
+class Edit:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    id: str
+
+
+@dataclass(frozen=True)
+class React:
+    id: str
+    emoji: str
+    on: bool | None  # None: toggle (the fixed behaviour); True/False: set (an extension)
+
+
+@dataclass(frozen=True)
+class Block:
+    username: str
+
+
+@dataclass(frozen=True)
+class Unblock:
+    username: str
+
+
+@dataclass(frozen=True)
+class Blocks:
+    pass
+
+
 Request = (
     Register | Login | Resume | Send | History | Conversations | Users | Read | Typing | Ping
-    | Logout | ChangePassword | LogoutAll
+    | Logout | ChangePassword | LogoutAll | Edit | Delete | React | Block | Unblock | Blocks
 )
 
 # bye reasons (the connection was signed out by ...)
@@ -321,6 +367,10 @@ def parse_resume(f: Fields, _: int) -> Resume:
 def parse_send(f: Fields, max_text: int) -> Send:
     to = f.username("to")
     client_id = f.string("client_id", max_len=CLIENT_ID_MAX)
+    return Send(to, _text(f, max_text), client_id)
+
+
+def _text(f: Fields, max_text: int) -> str:
     text = f._frame.get("text")
     if not isinstance(text, str) or not text.strip():
         raise f.fail("'text' must be a non-empty string")
@@ -328,7 +378,7 @@ def parse_send(f: Fields, max_text: int) -> Send:
         raise f.fail("'text' must be valid Unicode text")
     if len(text) > max_text:
         raise f.fail(f"'text' is limited to {max_text} characters", TOO_LARGE)
-    return Send(to, text, client_id)
+    return text
 
 
 def parse_history(f: Fields, _: int) -> History:
@@ -371,6 +421,40 @@ def parse_logout_all(f: Fields, _: int) -> LogoutAll:
     return LogoutAll()
 
 
+# parsers of edit, delete, react, block, unblock, blocks (issue 13)
+
+
+def parse_edit(f: Fields, max_text: int) -> Edit:
+    return Edit(f.message_id("id") or "", _text(f, max_text))
+
+
+def parse_delete(f: Fields, _: int) -> Delete:
+    return Delete(f.message_id("id") or "")
+
+
+def parse_react(f: Fields, _: int) -> React:
+    message_id = f.message_id("id") or ""
+    emoji = REACTIONS.get(f.string("emoji", max_len=16))
+    if emoji is None:
+        raise f.fail("'emoji' must be one of " + " ".join(dict.fromkeys(REACTIONS.values())))
+    on = f._frame.get("on")
+    if on is not None and not isinstance(on, bool):
+        raise f.fail("'on' must be true or false when given")
+    return React(message_id, emoji, on)
+
+
+def parse_block(f: Fields, _: int) -> Block:
+    return Block(f.username("username"))
+
+
+def parse_unblock(f: Fields, _: int) -> Unblock:
+    return Unblock(f.username("username"))
+
+
+def parse_blocks(f: Fields, _: int) -> Blocks:
+    return Blocks()
+
+
 # server frames
 
 
@@ -382,7 +466,7 @@ def ack(client_id: str, message_id: str, ts: str) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "id": message_id, "ts": ts}
 
 
-def message(wire: dict[str, str]) -> dict[str, Any]:
+def message(wire: dict[str, Any]) -> dict[str, Any]:
     return {"type": "message", **wire}
 
 
@@ -390,7 +474,7 @@ def presence(username: str, online: bool) -> dict[str, Any]:
     return {"type": "presence", "username": username, "online": online}
 
 
-def history(with_: str, messages: list[dict[str, str]], more: bool) -> dict[str, Any]:
+def history(with_: str, messages: list[dict[str, Any]], more: bool) -> dict[str, Any]:
     return {"type": "history", "with": with_, "messages": messages, "more": more}
 
 
@@ -425,6 +509,35 @@ def bye(reason: str | None = None) -> dict[str, Any]:
 
 def password_changed() -> dict[str, Any]:
     return {"type": "password_changed"}
+
+
+# frames of edit, delete, react, block, unblock, blocks (issue 13)
+
+
+def edited(message_id: str, with_: str, text: str, edited_at: str) -> dict[str, Any]:
+    return {"type": "edited", "id": message_id, "with": with_, "text": text,
+            "edited_at": edited_at}
+
+
+def deleted(message_id: str, with_: str) -> dict[str, Any]:
+    return {"type": "deleted", "id": message_id, "with": with_}
+
+
+def reaction(message_id: str, with_: str, by: str, emoji: str, on: bool) -> dict[str, Any]:
+    return {"type": "reaction", "id": message_id, "with": with_, "by": by, "emoji": emoji,
+            "on": on}
+
+
+def blocked(username: str) -> dict[str, Any]:
+    return {"type": "blocked", "username": username}
+
+
+def unblocked(username: str) -> dict[str, Any]:
+    return {"type": "unblocked", "username": username}
+
+
+def blocks(items: list[str]) -> dict[str, Any]:
+    return {"type": "blocks", "items": items}
 
 
 def encode(frame: dict[str, Any]) -> str:

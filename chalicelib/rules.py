@@ -8,6 +8,7 @@ every store (chalicelib/store/) call these rather than restating them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -55,3 +56,9 @@ def conversation_page(
     whose last message id is < ``before``, and whether more follow."""
     after = [c for c in newest_first if before is None or c.last.id < before]
     return after[:limit], len(after) > limit
+
+
+def edit_window_open(ts: str, now: float, window: float) -> bool:
+    """A message sent at ``ts`` (ISO-8601) can still be edited at ``now``."""
+    sent = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    return now < sent + window

@@ -19,6 +19,7 @@ class Settings:
     log_level: str
     limits: limits.Limits = field(default_factory=limits.Limits)
     frame_budget: int = budget.DEFAULT_BUDGET
+    edit_window: float = protocol.DEFAULT_EDIT_WINDOW
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -32,6 +33,7 @@ class Settings:
             log_level=env.get("CHAT_LOG_LEVEL", "INFO"),
             limits=limits_from_env(env),
             frame_budget=int(env.get("CHAT_FRAME_BUDGET", budget.DEFAULT_BUDGET)),
+            edit_window=float(env.get("CHAT_EDIT_WINDOW", protocol.DEFAULT_EDIT_WINDOW)),
         )
 
     def __post_init__(self) -> None:

@@ -41,6 +41,7 @@ class ChatConfig:
     limits: Limits = field(default_factory=Limits)
     # bytes a server frame may take (chalicelib/budget.py; CHAT_FRAME_BUDGET)
     frame_budget: int = budget.DEFAULT_BUDGET
+    edit_window: float = protocol.DEFAULT_EDIT_WINDOW  # seconds after sending
 
 
 @dataclass
@@ -72,6 +73,13 @@ class Turn:
     def reply(self, frame: dict[str, Any]) -> None:
         """The direct reply to the caller (always the last frame)."""
         self.outcome.frames.append(Outgoing(self.connection_id, frame))
+
+    def push_unblocked(self, frame: dict[str, Any], usernames: list[str]) -> None:
+        """``push``, but to nobody with a block between them and the caller."""
+        for connections in self.store.reachable(self.me, usernames, now=self.now).values():
+            self.outcome.frames.extend(
+                Outgoing(c, frame) for c in sorted(connections) if c != self.connection_id
+            )
 
     def push(self, frame: dict[str, Any], usernames: list[str]) -> None:
         """Queue ``frame`` for every open connection of ``usernames`` but the caller's."""

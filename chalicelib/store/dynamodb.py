@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import boto3
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import rules
 from chalicelib.model import (
+    Blocks,
     Connection,
     Conversation,
     Message,
@@ -124,7 +126,7 @@ def _open(conns: Mapping[str, Any] | None, now: float) -> frozenset[str]:
 
 
 def _message_attributes(message: Message, prefix: str = "") -> Item:
-    return {
+    attributes: Item = {
         f"{prefix}id": _s(message.id),
         f"{prefix}sender": _s(message.sender),
         f"{prefix}recipient": _s(message.recipient),
@@ -132,16 +134,38 @@ def _message_attributes(message: Message, prefix: str = "") -> Item:
         f"{prefix}ts": _s(message.ts),
         f"{prefix}client_id": _s(message.client_id),
     }
+    if message.withheld:  # a new message has no edit, tombstone or reactions yet
+        attributes[f"{prefix}withheld"] = {"BOOL": True}
+    return attributes
+
+
+# a reaction is an attribute of the message item (and of a summary's copy of its
+# last message): r_<username> = emoji, so one update sets or removes it
+REACTION_PREFIX = "r_"
 
 
 def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
+    deleted = bool(item.get(f"{prefix}deleted", {}).get("BOOL", False))
+    reactions = prefix + REACTION_PREFIX
     return Message(
         id=_str(item, f"{prefix}id"),
         sender=_str(item, f"{prefix}sender"),
         recipient=_str(item, f"{prefix}recipient"),
-        text=_str(item, f"{prefix}text"),
+        text="" if deleted else _str(item, f"{prefix}text"),
         ts=_str(item, f"{prefix}ts"),
         client_id=_str(item, f"{prefix}client_id"),
+        edited_at=_str(item, f"{prefix}edited_at"),
+        deleted=deleted,
+        reactions=()
+        if deleted
+        else tuple(
+            sorted(
+                (name[len(reactions) :], str(value["S"]))
+                for name, value in item.items()
+                if name.startswith(reactions)
+            )
+        ),
+        withheld=bool(item.get(f"{prefix}withheld", {}).get("BOOL", False)),
     )
 
 
@@ -413,7 +437,12 @@ class DynamoDBStore:
                     return SaveResult(SaveOutcome.DUPLICATE, _message(earlier))
                 continue  # expired and deleted meanwhile: try again
             if _failed(reasons, RECIPIENT):
-                return SaveResult(SaveOutcome.NO_SUCH_USER)
+                # the profile comes back (ALL_OLD) only when it exists
+                if message.withheld or not reasons[RECIPIENT].get("Item"):
+                    return SaveResult(SaveOutcome.NO_SUCH_USER)
+                # the recipient blocks the sender: stored for the sender's view only
+                message = replace(message, withheld=True)
+                continue
             conflicted = any(
                 str(r.get("Code")) in RETRYABLE_REASONS for r in reasons.values()
             )
@@ -466,14 +495,23 @@ class DynamoDBStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
+        # the recipient exists and (unless already withheld) does not block the sender
         items[RECIPIENT] = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": user_key(recipient),
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": "attribute_exists(pk)"
+                if message.withheld
+                else "attribute_exists(pk) AND NOT contains(#blocks, :sender)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **({} if message.withheld else {
+                    "ExpressionAttributeNames": {"#blocks": "blocks"},
+                    "ExpressionAttributeValues": {":sender": _s(sender)},
+                }),
             }
         }
-        last = _message_attributes(message, ":last_")
+        # every value must appear in the expression: ``withheld`` is not copied
+        last = _message_attributes(replace(message, withheld=False), ":last_")
         set_last = (
             "SET #other = :other, last_id = :last_id, last_sender = :last_sender,"
             " last_recipient = :last_recipient, last_text = :last_text, last_ts = :last_ts,"
@@ -488,7 +526,9 @@ class DynamoDBStore:
                 guard,
                 {**last, ":other": _s(recipient), ":zero": _n(0)},
             )
-        if move_recipient_last:
+        if message.withheld:
+            pass  # the recipient's summary is untouched
+        elif move_recipient_last:
             items[RECIPIENT_SUMMARY] = self._summary_update(
                 recipient,
                 sender,
@@ -534,8 +574,15 @@ class DynamoDBStore:
             "ScanIndexForward": False,
             "ConsistentRead": True,
         }
-        items = self._query(kwargs, rules.history_fetch_size(limit))
-        return rules.history_page([_message(item) for item in items], limit)
+        wanted = rules.history_fetch_size(limit)
+        found: list[Message] = []
+        for item in self._query(kwargs, page_size=wanted):
+            message = _message(item)
+            if not (message.withheld and message.recipient == a):  # withheld from a
+                found.append(message)
+                if len(found) == wanted:
+                    break
+        return rules.history_page(found, limit)
 
     def conversations(self, username: str) -> list[Conversation]:
         kwargs = {
@@ -605,7 +652,7 @@ class DynamoDBStore:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND sk > :after",
-            "FilterExpression": "sender = :other",
+            "FilterExpression": "sender = :other AND attribute_not_exists(withheld)",
             "ExpressionAttributeValues": {
                 ":pk": _s(conversation_pk(username, other)),
                 ":after": _s(f"MSG#{pointer}"),
@@ -716,12 +763,17 @@ class DynamoDBStore:
         item = reply.get("Item")
         return dict(item) if item else None
 
-    def _query(self, kwargs: dict[str, Any], limit: int | None = None) -> Iterator[Item]:
-        """Items of a Query, following pages, at most ``limit`` of them."""
+    def _query(
+        self, kwargs: dict[str, Any], limit: int | None = None, *, page_size: int | None = None
+    ) -> Iterator[Item]:
+        """Items of a Query, following pages, at most ``limit`` of them (pages of
+        ``page_size`` when given)."""
         kwargs = dict(kwargs)
         produced = 0
         while limit is None or produced < limit:
-            if limit is not None:
+            if page_size is not None:
+                kwargs["Limit"] = page_size
+            elif limit is not None:
                 kwargs["Limit"] = limit - produced
             reply = self.client.query(**kwargs)
             for item in reply.get("Items", []):
@@ -731,12 +783,14 @@ class DynamoDBStore:
                 return
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def _batch_get(self, keys: list[Item], projection: str | None) -> Iterator[Item]:
-        """The items of ``keys`` (whole, when ``projection`` is None), in any order."""
-        table: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
-        if projection is not None:
-            table["ProjectionExpression"] = projection
-        request: dict[str, Any] = {self.table: table}
+    def _batch_get(
+        self, keys: list[Item], projection: str | None, names: dict[str, str] | None = None
+    ) -> Iterator[Item]:
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        if projection:
+            request[self.table]["ProjectionExpression"] = projection
+        if names:
+            request[self.table]["ExpressionAttributeNames"] = names
         for attempt in range(MAX_ATTEMPTS):
             reply = self.client.batch_get_item(RequestItems=request)
             yield from reply.get("Responses", {}).get(self.table, [])
@@ -745,3 +799,184 @@ class DynamoDBStore:
                 return
             _backoff(attempt)
         raise StoreConflict("batch_get_item: keys left unprocessed")
+
+    # edit, delete, react, block (issue 13)
+
+    def find_message(self, username: str, message_id: str) -> Message | None:
+        # Ids do not name their conversation: look in each of the user's
+        # conversations at once (one Query of the summaries, one BatchGetItem
+        # per 100 of them), rather than write an index item with every send.
+        kwargs = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :conv)",
+            "ExpressionAttributeValues": {":pk": _s(f"USER#{username}"), ":conv": _s("CONV#")},
+            "ProjectionExpression": "pk, sk, #other",
+            "ExpressionAttributeNames": {"#other": "other"},
+        }
+        partners = [_str(item, "other") for item in self._query(kwargs)]
+        for start in range(0, len(partners), BATCH_GET_LIMIT):
+            keys = [
+                {"pk": _s(conversation_pk(username, other)), "sk": _s(f"MSG#{message_id}")}
+                for other in partners[start : start + BATCH_GET_LIMIT]
+            ]
+            for item in self._batch_get(keys, None):
+                message = _message(item)
+                if message.withheld and message.recipient == username:
+                    return None
+                return message
+        return None
+
+    @staticmethod
+    def _message_key(message: Message) -> Item:
+        return {
+            "pk": _s(conversation_pk(message.sender, message.recipient)),
+            "sk": _s(f"MSG#{message.id}"),
+        }
+
+    def _change(
+        self,
+        message: Message,
+        expression: str,
+        names: dict[str, str],
+        values: Item | None,
+        *,
+        deleted_too: bool = False,
+    ) -> Message | None:
+        """Update the stored message; the new message, or None when it is gone
+        (or deleted, unless ``deleted_too``). Then the same change to both
+        summaries whose ``last`` it is (their copies' names prefixed ``last_``)."""
+        condition = "attribute_exists(pk)" + (
+            "" if deleted_too else " AND attribute_not_exists(deleted)"
+        )
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._message_key(message),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            changed = _message(self.client.update_item(**kwargs)["Attributes"])
+        except ClientError as error:
+            if _code(error) == CONDITION_FAILED:
+                return None
+            raise
+        last_names = {key: f"last_{name}" for key, name in names.items()}
+        for owner, other in (
+            (message.sender, message.recipient),
+            (message.recipient, message.sender),
+        ):
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=summary_key(owner, other),
+                    UpdateExpression=expression,
+                    # a late edit or reaction must not land on a summary's tombstone
+                    ConditionExpression="last_id = :last_id"
+                    + ("" if deleted_too else " AND attribute_not_exists(last_deleted)"),
+                    ExpressionAttributeNames=last_names,
+                    ExpressionAttributeValues={**(values or {}), ":last_id": _s(message.id)},
+                )
+            except ClientError as error:
+                if _code(error) != CONDITION_FAILED:
+                    raise  # not that summary's last message: nothing to mirror
+        return changed
+
+    def edit_message(self, message: Message, text: str, edited_at: str) -> Message | None:
+        return self._change(
+            message,
+            "SET #text = :text, #edited_at = :edited_at",
+            {"#text": "text", "#edited_at": "edited_at"},
+            {":text": _s(text), ":edited_at": _s(edited_at)},
+        )
+
+    def delete_message(self, message: Message) -> Message:
+        names = {"#text": "text", "#deleted": "deleted"}
+        removed = {
+            f"#r{i}": REACTION_PREFIX + name for i, (name, _) in enumerate(message.reactions)
+        }
+        expression = "SET #text = :empty, #deleted = :true"
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        changed = self._change(
+            message,
+            expression,
+            {**names, **removed},
+            {":empty": _s(""), ":true": {"BOOL": True}},
+            deleted_too=True,
+        )
+        return changed or replace(message, text="", deleted=True, reactions=())
+
+    def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
+        names = {"#r": REACTION_PREFIX + username}
+        if emoji:
+            return self._change(message, "SET #r = :emoji", names, {":emoji": _s(emoji)})
+        return self._change(message, "REMOVE #r", names, None)
+
+    def _blocks_transaction(self, action: str, owner: str, other: str) -> bool:
+        """``ADD`` or ``DELETE`` other in owner's ``blocks`` and owner in other's
+        ``blocked_by``, atomically; False when either profile is missing."""
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": user_key(who),
+                    "UpdateExpression": f"{action} #list :name",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#list": attribute},
+                    "ExpressionAttributeValues": {":name": {"SS": [name]}},
+                }
+            }
+            for who, attribute, name in ((owner, "blocks", other), (other, "blocked_by", owner))
+        ]
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=cast(Any, items))
+                return True
+            except ClientError as error:
+                if _code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])
+            if any(str(r.get("Code")) == CONDITION_FAILED_REASON for r in reasons):
+                return False
+            _backoff(attempt)
+        raise StoreConflict(f"{action.lower()} blocks")
+
+    def block(self, owner: str, other: str) -> bool:
+        return self._blocks_transaction("ADD", owner, other)
+
+    def unblock(self, owner: str, other: str) -> None:
+        self._blocks_transaction("DELETE", owner, other)
+
+    def blocks_of(self, username: str) -> Blocks:
+        reply = self.client.get_item(
+            TableName=self.table,
+            Key=user_key(username),
+            ProjectionExpression="#blocks, blocked_by",
+            ExpressionAttributeNames={"#blocks": "blocks"},
+            ConsistentRead=True,
+        )
+        item = reply.get("Item") or {}
+        return Blocks(
+            frozenset(item.get("blocks", {}).get("SS", ())),
+            frozenset(item.get("blocked_by", {}).get("SS", ())),
+        )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        # the profiles read for their connections carry the block lists too:
+        # no request beyond connections_of's
+        names = list(dict.fromkeys(usernames))
+        found: dict[str, frozenset[str]] = dict.fromkeys(names, frozenset())
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            keys = [user_key(name) for name in names[start : start + BATCH_GET_LIMIT]]
+            projection = "username, conns, #blocks, blocked_by"
+            for item in self._batch_get(keys, projection, {"#blocks": "blocks"}):
+                lists = (item.get("blocks", {}), item.get("blocked_by", {}))
+                if not any(sender in value.get("SS", ()) for value in lists):
+                    found[_str(item, "username")] = _open(item.get("conns"), now)
+        return found

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chalicelib import rules
 from chalicelib.model import (
+    Blocks,
     Connection,
     Conversation,
     Message,
@@ -54,6 +56,8 @@ class MemoryStore:
         self._summaries: dict[tuple[str, str], _Summary] = {}
         # rate-limit key -> fixed window number -> hits
         self._hits: dict[str, dict[int, int]] = {}
+        # owner -> the usernames they block
+        self._blocks: dict[str, set[str]] = {}
 
     # accounts
 
@@ -133,12 +137,16 @@ class MemoryStore:
                 return SaveResult(SaveOutcome.DUPLICATE, mark.message)
             if message.recipient not in self._users:
                 return SaveResult(SaveOutcome.NO_SUCH_USER)
+            if message.sender in self._blocks.get(message.recipient, ()):
+                message = replace(message, withheld=True)
             self._messages.setdefault(conversation, {})[message.id] = message
             self._marks[mark_key] = _Mark(message, now + idempotency_ttl)
             for owner, other, unread in (
                 (message.sender, message.recipient, 0),
                 (message.recipient, message.sender, 1),
             ):
+                if message.withheld and owner == message.recipient:
+                    continue
                 summary = self._summaries.setdefault((owner, other), _Summary(message.id))
                 summary.last_id = max(summary.last_id, message.id)
                 summary.unread += unread
@@ -149,7 +157,14 @@ class MemoryStore:
     ) -> tuple[list[Message], bool]:
         with self._lock:
             messages = self._messages.get(rules.conversation_key(a, b), {})
-            ids = sorted((i for i in messages if before is None or i < before), reverse=True)
+            ids = sorted(
+                (
+                    i
+                    for i, m in messages.items()
+                    if (before is None or i < before) and not (m.withheld and m.recipient == a)
+                ),
+                reverse=True,
+            )
             newest_first = [messages[i] for i in ids[: rules.history_fetch_size(limit)]]
         return rules.history_page(newest_first, limit)
 
@@ -178,7 +193,9 @@ class MemoryStore:
             advanced = pointer != summary.read_up_to
             messages = self._messages.get(rules.conversation_key(username, other), {}).values()
             summary.read_up_to = pointer
-            summary.unread = sum(1 for m in messages if m.sender == other and m.id > pointer)
+            summary.unread = sum(
+                1 for m in messages if m.sender == other and m.id > pointer and not m.withheld
+            )
             peer = self._summaries.get((other, username))
             if peer is not None:
                 peer.their_read_up_to = rules.advance_read_pointer(peer.their_read_up_to, pointer)
@@ -219,3 +236,77 @@ class MemoryStore:
     def clear_hits(self, key: str) -> None:
         with self._lock:
             self._hits.pop(key, None)
+
+    # edit, delete, react, block (issue 13)
+
+    def find_message(self, username: str, message_id: str) -> Message | None:
+        with self._lock:
+            for owner, other in self._summaries:
+                if owner != username:
+                    continue
+                conversation = self._messages.get(rules.conversation_key(owner, other), {})
+                message = conversation.get(message_id)
+                if message is not None:
+                    hidden = message.withheld and message.recipient == username
+                    return None if hidden else message
+        return None
+
+    def _change(self, message: Message, **changes: Any) -> Message | None:
+        """Replace fields of the stored message; None when it is gone or deleted."""
+        with self._lock:
+            conversation = self._messages.get(
+                rules.conversation_key(message.sender, message.recipient), {}
+            )
+            stored = conversation.get(message.id)
+            if stored is None or stored.deleted:
+                return None
+            changed = replace(stored, **changes)
+            conversation[message.id] = changed
+            return changed
+
+    def edit_message(self, message: Message, text: str, edited_at: str) -> Message | None:
+        return self._change(message, text=text, edited_at=edited_at)
+
+    def delete_message(self, message: Message) -> Message:
+        tombstone: dict[str, Any] = {"text": "", "deleted": True, "reactions": ()}
+        return self._change(message, **tombstone) or replace(message, **tombstone)
+
+    def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
+        with self._lock:
+            conversation = self._messages.get(
+                rules.conversation_key(message.sender, message.recipient), {}
+            )
+            stored = conversation.get(message.id)
+            if stored is None or stored.deleted:
+                return None
+            others = tuple(r for r in stored.reactions if r[0] != username)
+            mine = ((username, emoji),) if emoji else ()
+            return self._change(stored, reactions=tuple(sorted(others + mine)))
+
+    def block(self, owner: str, other: str) -> bool:
+        with self._lock:
+            if other not in self._users:
+                return False
+            self._blocks.setdefault(owner, set()).add(other)
+            return True
+
+    def unblock(self, owner: str, other: str) -> None:
+        with self._lock:
+            self._blocks.get(owner, set()).discard(other)
+
+    def blocks_of(self, username: str) -> Blocks:
+        with self._lock:
+            return Blocks(
+                frozenset(self._blocks.get(username, ())),
+                frozenset(o for o, names in self._blocks.items() if username in names),
+            )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        with self._lock:
+            blocks = self.blocks_of(sender)
+            return {
+                name: frozenset() if blocks.either_way(name) else self._open_connections(name, now)
+                for name in usernames
+            }

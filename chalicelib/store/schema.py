@@ -22,6 +22,13 @@ exactly once. Item layout (pk / sk):
                                               ``w<fixed window number>`` per
                                               window (TTL)
 
+Issue 13 added attributes, no keys: a profile's ``blocks`` and ``blocked_by``
+(string sets: whom the user blocks, who blocks them; the recipient's profile is
+checked in the send transaction, so a send costs no extra request); a message's
+``edited_at``, ``deleted`` (a tombstone), ``withheld`` (the recipient blocks the
+sender: the sender's view only) and one ``r_<username>`` = emoji per reaction;
+a summary copies them as ``last_edited_at``, ``last_deleted``, ``last_r_<name>``.
+
 GSI1 (``gsi1pk`` = ``NAME#<first letter>``, ``gsi1sk`` = username) serves the
 prefix search of the ``users`` action without a Scan.
 """

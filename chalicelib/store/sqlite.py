@@ -11,12 +11,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chalicelib import rules
 from chalicelib.model import (
+    Blocks,
     Connection,
     Conversation,
     Message,
@@ -91,11 +92,35 @@ MIGRATIONS = {
     "sessions": {"issued_at": "REAL NOT NULL DEFAULT 0"},
 }
 
+# issue 13: the messages' new columns (added to databases made before), reactions, blocks
+MESSAGE_COLUMNS_ADDED = {
+    "edited_at": "TEXT NOT NULL DEFAULT ''",
+    "deleted": "INTEGER NOT NULL DEFAULT 0",
+    "withheld": "INTEGER NOT NULL DEFAULT 0",
+}
+SCHEMA_ADDED = """
+CREATE INDEX IF NOT EXISTS messages_by_id ON messages (id);
+CREATE TABLE IF NOT EXISTS reactions (
+    conversation TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    PRIMARY KEY (conversation, message_id, username)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (
+    owner TEXT NOT NULL,
+    blocked TEXT NOT NULL,
+    PRIMARY KEY (owner, blocked)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blocks_by_blocked ON blocks (blocked);
+"""
+
 R = TypeVar("R")
 # a handle on the database file (not a chat connection)
 Database = sqlite3.Connection
 
-_MESSAGE_FIELDS = [f.name for f in fields(Message)]
+# the columns of a message (its reactions are rows of their own)
+_MESSAGE_FIELDS = [f.name for f in fields(Message) if f.name != "reactions"]
 _MESSAGE_COLUMNS = ", ".join(_MESSAGE_FIELDS)
 # a message joined to another table, its columns named m_<field>
 _M_COLUMNS = ", ".join(f"m.{name} AS m_{name}" for name in _MESSAGE_FIELDS)
@@ -107,6 +132,13 @@ _CONNECTION_COLUMNS = ", ".join(f.name for f in fields(Connection))
 def _record(cls: type[R], row: Mapping[str, Any], prefix: str = "") -> R:
     """A record built from the row's columns of the same names (after ``prefix``)."""
     return cls(**{f.name: row[prefix + f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _message(row: Mapping[str, Any], prefix: str = "", reactions: Any = ()) -> Message:
+    values = {name: row[prefix + name] for name in _MESSAGE_FIELDS}
+    values["deleted"] = bool(values["deleted"])
+    values["withheld"] = bool(values["withheld"])
+    return Message(**values, reactions=tuple(reactions))
 
 
 def _private_file(path: str) -> int:
@@ -144,6 +176,11 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")  # stays set in the file
             db.executescript(SCHEMA)
             _migrate(db)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(messages)")}
+            for column, declaration in MESSAGE_COLUMNS_ADDED.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE messages ADD COLUMN {column} {declaration}")
+            db.executescript(SCHEMA_ADDED)
 
     # database handles
 
@@ -311,15 +348,21 @@ class SQLiteStore:
                 (message.sender, message.client_id, now),
             ).fetchone()
             if earlier is not None:
-                return SaveResult(SaveOutcome.DUPLICATE, _record(Message, earlier, "m_"))
+                return SaveResult(SaveOutcome.DUPLICATE, _message(earlier, "m_"))
             exists = db.execute(
                 "SELECT 1 FROM users WHERE username = ?", (message.recipient,)
             ).fetchone()
             if exists is None:
                 return SaveResult(SaveOutcome.NO_SUCH_USER)
+            if db.execute(
+                "SELECT 1 FROM blocks WHERE owner = ? AND blocked = ?",
+                (message.recipient, message.sender),
+            ).fetchone():
+                message = replace(message, withheld=True)
             db.execute(
-                f"INSERT INTO messages (conversation, {_MESSAGE_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages"
+                " (conversation, id, sender, recipient, text, ts, client_id, withheld)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation,
                     message.id,
@@ -328,6 +371,7 @@ class SQLiteStore:
                     message.text,
                     message.ts,
                     message.client_id,
+                    int(message.withheld),
                 ),
             )
             db.execute(
@@ -341,6 +385,8 @@ class SQLiteStore:
                 (message.sender, message.recipient, 0),
                 (message.recipient, message.sender, 1),
             ):
+                if message.withheld and owner == message.recipient:
+                    continue
                 db.execute(
                     "INSERT INTO summaries (owner, other, conversation, last_id, unread)"
                     " VALUES (?, ?, ?, ?, ?)"
@@ -357,28 +403,44 @@ class SQLiteStore:
         with self._read() as db:
             rows = db.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages"
-                " WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                " WHERE conversation = ? AND id < ? AND NOT (withheld AND recipient = ?)"
+                " ORDER BY id DESC LIMIT ?",
                 (
                     rules.conversation_key(a, b),
                     before or "\U0010ffff",
+                    a,
                     rules.history_fetch_size(limit),
                 ),
             ).fetchall()
-        return rules.history_page([_record(Message, row) for row in rows], limit)
+            reactions = self._reactions(db, rules.conversation_key(a, b), [r["id"] for r in rows])
+        messages = [_message(row, reactions=reactions.get(row["id"], ())) for row in rows]
+        return rules.history_page(messages, limit)
 
     def conversations(self, username: str) -> list[Conversation]:
+        return self._conversations(username, None, None)
+
+    def _conversations(
+        self, username: str, before: str | None, fetch: int | None
+    ) -> list[Conversation]:
+        """The user's conversations with a last message id < ``before``, newest first,
+        at most ``fetch`` of them (None: all)."""
         with self._read() as db:
             rows = db.execute(
-                f"SELECT s.other, s.unread, s.read_up_to, s.their_read_up_to, {_M_COLUMNS}"
+                "SELECT s.other, s.unread, s.read_up_to, s.their_read_up_to, s.conversation,"
+                f" {_M_COLUMNS}"
                 " FROM summaries s JOIN messages m"
                 " ON m.conversation = s.conversation AND m.id = s.last_id"
-                " WHERE s.owner = ? ORDER BY s.last_id DESC",
-                (username,),
+                " WHERE s.owner = ? AND s.last_id < ? ORDER BY s.last_id DESC LIMIT ?",
+                (username, before or "\U0010ffff", -1 if fetch is None else fetch),
             ).fetchall()
+            reactions = {
+                row["m_id"]: self._reactions(db, row["conversation"], [row["m_id"]])
+                for row in rows
+            }
         return [
             Conversation(
                 other=row["other"],
-                last=_record(Message, row, "m_"),
+                last=_message(row, "m_", reactions[row["m_id"]].get(row["m_id"], ())),
                 unread=row["unread"],
                 read_up_to=row["read_up_to"],
                 their_read_up_to=row["their_read_up_to"],
@@ -399,7 +461,7 @@ class SQLiteStore:
             pointer = rules.read_pointer(row["read_up_to"], up_to, row["last_id"])
             unread = db.execute(
                 "SELECT count(*) AS unread FROM messages"
-                " WHERE conversation = ? AND sender = ? AND id > ?",
+                " WHERE conversation = ? AND sender = ? AND id > ? AND NOT withheld",
                 (conversation, other, pointer),
             ).fetchone()["unread"]
             db.execute(
@@ -416,24 +478,7 @@ class SQLiteStore:
     def conversations_page(
         self, username: str, before: str | None, limit: int
     ) -> tuple[list[Conversation], bool]:
-        with self._read() as db:
-            rows = db.execute(
-                f"SELECT s.other, s.unread, s.read_up_to, s.their_read_up_to, {_M_COLUMNS}"
-                " FROM summaries s JOIN messages m"
-                " ON m.conversation = s.conversation AND m.id = s.last_id"
-                " WHERE s.owner = ? AND s.last_id < ? ORDER BY s.last_id DESC LIMIT ?",
-                (username, before or "\U0010ffff", limit + 1),
-            ).fetchall()
-        found = [
-            Conversation(
-                other=row["other"],
-                last=_record(Message, row, "m_"),
-                unread=row["unread"],
-                read_up_to=row["read_up_to"],
-                their_read_up_to=row["their_read_up_to"],
-            )
-            for row in rows
-        ]
+        found = self._conversations(username, before, rules.history_fetch_size(limit))
         return rules.conversation_page(found, before, limit)
 
     # sessions ended per user, rate limits
@@ -472,3 +517,118 @@ class SQLiteStore:
     def clear_hits(self, key: str) -> None:
         with self._write() as db:
             db.execute("DELETE FROM hits WHERE key = ?", (key,))
+
+    # edit, delete, react, block (issue 13)
+
+    @staticmethod
+    def _reactions(
+        db: Database, conversation: str, message_ids: list[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """message id -> its (username, emoji) reactions, by username."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        if not message_ids:
+            return found
+        marks = ",".join("?" * len(message_ids))
+        rows = db.execute(
+            "SELECT message_id, username, emoji FROM reactions"
+            f" WHERE conversation = ? AND message_id IN ({marks}) ORDER BY username",
+            (conversation, *message_ids),
+        ).fetchall()
+        for row in rows:
+            found.setdefault(row["message_id"], []).append((row["username"], row["emoji"]))
+        return found
+
+    def _stored(self, db: Database, message: Message) -> Message | None:
+        conversation = rules.conversation_key(message.sender, message.recipient)
+        row = db.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation = ? AND id = ?",
+            (conversation, message.id),
+        ).fetchone()
+        if row is None:
+            return None
+        reactions = self._reactions(db, conversation, [message.id]).get(message.id, ())
+        return _message(row, reactions=reactions)
+
+    def find_message(self, username: str, message_id: str) -> Message | None:
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?"
+                " AND (sender = ? OR (recipient = ? AND NOT withheld))",
+                (message_id, username, username),
+            ).fetchone()
+            return self._stored(db, _message(row)) if row else None
+
+    def edit_message(self, message: Message, text: str, edited_at: str) -> Message | None:
+        conversation = rules.conversation_key(message.sender, message.recipient)
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE messages SET text = ?, edited_at = ?"
+                " WHERE conversation = ? AND id = ? AND NOT deleted",
+                (text, edited_at, conversation, message.id),
+            )
+            return self._stored(db, message) if cursor.rowcount else None
+
+    def delete_message(self, message: Message) -> Message:
+        conversation = rules.conversation_key(message.sender, message.recipient)
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET text = '', deleted = 1 WHERE conversation = ? AND id = ?",
+                (conversation, message.id),
+            )
+            db.execute(
+                "DELETE FROM reactions WHERE conversation = ? AND message_id = ?",
+                (conversation, message.id),
+            )
+            stored = self._stored(db, message)
+        return stored or replace(message, text="", deleted=True, reactions=())
+
+    def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
+        conversation = rules.conversation_key(message.sender, message.recipient)
+        with self._write() as db:
+            stored = self._stored(db, message)
+            if stored is None or stored.deleted:
+                return None
+            if emoji:
+                db.execute(
+                    "INSERT OR REPLACE INTO reactions (conversation, message_id, username, emoji)"
+                    " VALUES (?, ?, ?, ?)",
+                    (conversation, message.id, username, emoji),
+                )
+            else:
+                db.execute(
+                    "DELETE FROM reactions"
+                    " WHERE conversation = ? AND message_id = ? AND username = ?",
+                    (conversation, message.id, username),
+                )
+            return self._stored(db, message)
+
+    def block(self, owner: str, other: str) -> bool:
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM users WHERE username = ?", (other,)).fetchone() is None:
+                return False
+            db.execute(
+                "INSERT OR IGNORE INTO blocks (owner, blocked) VALUES (?, ?)", (owner, other)
+            )
+        return True
+
+    def unblock(self, owner: str, other: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM blocks WHERE owner = ? AND blocked = ?", (owner, other))
+
+    def blocks_of(self, username: str) -> Blocks:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT owner, blocked FROM blocks WHERE owner = ? OR blocked = ?",
+                (username, username),
+            ).fetchall()
+        return Blocks(
+            frozenset(r["blocked"] for r in rows if r["owner"] == username),
+            frozenset(r["owner"] for r in rows if r["blocked"] == username),
+        )
+
+    def reachable(
+        self, sender: str, usernames: list[str], *, now: float
+    ) -> dict[str, frozenset[str]]:
+        blocks = self.blocks_of(sender)
+        found = self.connections_of(usernames, now=now)
+        return {n: frozenset() if blocks.either_way(n) else c for n, c in found.items()}
