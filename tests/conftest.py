@@ -17,6 +17,16 @@ import pytest
 
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
+# the app's settings for every suite, local gateways and deployed functions alike
+SUITE_SETTINGS = {
+    "CHAT_SCRYPT_COST": "1024,8,1",
+    # every simulated person of a test comes from 127.0.0.1: the per-IP limits
+    # would count them all as one; and suites fill conversations faster than a
+    # person types (the tests of these limits set them back)
+    "CHAT_LIMIT_LOGIN_IP": "off",
+    "CHAT_LIMIT_REGISTER_IP": "off",
+    "CHAT_LIMIT_SEND": "off",
+}
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -24,13 +34,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "CHAT_SCRYPT_COST": "1024,8,1",
-        # every simulated person of a test comes from 127.0.0.1: the per-IP limits
-        # would count them all as one; and suites fill conversations faster than a
-        # person types (the tests of these limits set them back)
-        "CHAT_LIMIT_LOGIN_IP": "off",
-        "CHAT_LIMIT_REGISTER_IP": "off",
-        "CHAT_LIMIT_SEND": "off",
+        **SUITE_SETTINGS,
     }
 )
 

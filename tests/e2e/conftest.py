@@ -28,7 +28,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import FAST_SCRYPT
+from tests.conftest import FAST_SCRYPT, SUITE_SETTINGS
 from tests.deploy import conftest as deploy_fixtures
 from tests.deploy import paths
 from tests.deploy.ministack import MiniStack
@@ -39,6 +39,7 @@ SERVING = re.compile(r"Serving chat on http://127\.0\.0\.1:(\d+)/")
 PASSWORD = "password-123"
 STORES = ["sqlite", "dynamodb"]
 MINISTACK = "ministack"
+
 CHAT_TARGETS = [*STORES, MINISTACK]
 
 
@@ -139,6 +140,14 @@ class Deployed:
 def ministack_chat(ministack: MiniStack, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     """The chat, deployed into MiniStack as docs/deploy.md's CloudFormation path does."""
     deployment = paths.prepare("cloudformation", ministack, tmp_path_factory.mktemp("cfn"))
+    # The suite's settings (tests/conftest.py) for the deployed functions too: every
+    # simulated person comes from 127.0.0.1, so the per-IP limits would count them as one.
+    config_path = deployment.project / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"][paths.STAGE]["environment_variables"].update(
+        SUITE_SETTINGS
+    )
+    config_path.write_text(json.dumps(config, indent=2))
     try:
         paths.deploy(deployment)
     except paths.StepFailed as error:
@@ -269,7 +278,14 @@ class Client:
         return cls(await connect(url, open_timeout=10, max_size=None))
 
     async def send(self, **frame: Any) -> None:
-        await self.ws.send(json.dumps(frame))
+        # as a browser's JSON.stringify sends it: UTF-8, non-ASCII unescaped (an emoji
+        # is 4 bytes, not a 12-byte escape pair); only a lone surrogate travels escaped
+        text = json.dumps(frame, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(frame)
+        await self.ws.send(text)
 
     async def expect(
         self, kind: str, timeout: float = 10, **fields: Any
