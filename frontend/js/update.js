@@ -176,8 +176,11 @@ function goHome(s, out) {
   out.push({ type: 'navigate', path: '/', replace: true });
 }
 
-/** Signs this device out; `notice` says why on the sign-in screen (and is announced). */
-function signedOut(s, out, notice = '') {
+/**
+ * Signs this device out; `notice` says why on the sign-in screen (and is announced).
+ * `stay`: keep the URL (a session found ended on load: signing in again goes on there).
+ */
+function signedOut(s, out, notice = '', { stay = false } = {}) {
   s.signingOut = false;
   if (s.account.open) out.push({ type: 'dialog', op: 'close' });
   if (s.me) out.push({ type: 'outbox', op: 'clear', username: s.me });
@@ -187,7 +190,7 @@ function signedOut(s, out, notice = '') {
   s.phase = 'signed-out';
   s.auth = { busy: null, error: '', notice };
   if (notice) out.push({ type: 'announce', text: notice });
-  goHome(s, out);
+  if (!stay) goHome(s, out);
 }
 
 function submitAuth(s, out, frame, busy) {
@@ -261,7 +264,7 @@ function onError(s, frame, out, now) {
       return;
     case 'resume':
       if (frame.code === 'bad_token') {
-        signedOut(s, out, BYE_WORDS.bad_token);
+        signedOut(s, out, BYE_WORDS.bad_token, { stay: true });
       } else {
         const wait = frame.code === 'rate_limited' ? retryAfter(frame) * 1000 : 0;
         out.push({ type: 'later', ms: Math.max(wait, RESUME_RETRY_MS), event: { type: 'resume' } });

@@ -343,6 +343,7 @@ test('a bad token signs out; another resume error retries later', () => {
   assert.equal(state.auth.error, '');
   assert.ok(effects.some((e) => e.type === 'session' && e.op === 'clear'));
   assert.ok(effects.some((e) => e.type === 'announce' && /session has ended/.test(e.text)));
+  assert.ok(!effects.some((e) => e.type === 'navigate'), 'the URL stays: signing in goes on there');
 });
 
 test('sign out: logout, then bye (or the timeout) clears the account and goes home', () => {
