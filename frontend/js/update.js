@@ -414,13 +414,12 @@ const FRAMES = {
       signedOut(s, out, BYE_WORDS[reason] || BYE_WORDS.other);
     }
   },
+  /** The reply to this connection's change_password (said even if the dialog was closed meanwhile). */
   password_changed(s, frame, out) {
-    if (!s.account.busy) return;
-    s.account = { ...freshAccount(), open: s.account.open, done: 'Password changed. Your other devices were signed out.' };
-    out.push(
-      { type: 'clear', field: 'account' },
-      { type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' },
-    );
+    const { open } = s.account;
+    s.account = { ...freshAccount(), open, done: open ? 'Password changed. Your other devices were signed out.' : '' };
+    if (open) out.push({ type: 'clear', field: 'account' });
+    out.push({ type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' });
   },
   pong() {},
 };
@@ -594,12 +593,12 @@ const EVENTS = {
     [a.field, a.error] = problem;
     out.push({ type: 'focus', id: a.field === 'current' ? 'current-password' : 'new-password' });
   },
-  /** Sign out everywhere: asks first. */
+  /** Sign out everywhere: asks first, focus on Cancel (the question is its group's name). */
   askSignOutEverywhere(s, event, out) {
     if (!s.account.open || s.account.busy) return;
     s.account.confirming = true;
     s.account.everywhereError = '';
-    out.push({ type: 'focus', id: 'signout-all-confirm' });
+    out.push({ type: 'focus', id: 'signout-all-cancel' });
   },
   cancelSignOutEverywhere(s, event, out) {
     s.account.confirming = false;

@@ -120,9 +120,10 @@ def test_sign_out_everywhere_asks_first_then_ends_every_session(
     open_account(page)
     dialog = page.get_by_role("dialog", name="Account")
     dialog.get_by_role("button", name="Sign out everywhere").click()
-    expect(dialog.get_by_text("Sign out on every device, this one included?")).to_be_visible()
-    expect(page.get_by_role("button", name="Yes, sign out everywhere")).to_be_focused()
-    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("button", name="Cancel")).to_be_focused()
+    question = "Sign out on every device, this one included?"
+    expect(page.get_by_role("group", name=question)).to_be_visible()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Sign out everywhere")).to_be_focused()
     expect_signed_in(phone.page)
 

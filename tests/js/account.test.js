@@ -101,6 +101,16 @@ test('change password: sent, then password_changed: this device stays signed in,
   assert.ok(!effects.some((e) => e.type === 'session'), 'the stored session stays');
 });
 
+test('password_changed after the dialog was closed is still said', () => {
+  const busy = run(withAccount(), { type: 'changePassword', password: OLD, newPassword: NEW }).state;
+  const closed = run(busy, { type: 'closeAccount' }).state;
+  const { state, effects } = run(closed, frame({ type: 'password_changed' }));
+  assert.equal(state.account.open, false);
+  assert.equal(state.account.done, '');
+  assert.ok(effects.some((e) => e.type === 'announce' && /Password changed/.test(e.text)));
+  assert.ok(!has(effects, { type: 'dialog', op: 'open' }));
+});
+
 test('change password: a wrong current password, a rate limit and the rule in plain words', () => {
   const busy = run(withAccount(), { type: 'changePassword', password: 'wrong one', newPassword: NEW }).state;
   let { state, effects } = run(busy, frame({ type: 'error', action: 'change_password', code: 'bad_credentials' }));
@@ -134,7 +144,7 @@ test('sign out everywhere asks first; Cancel goes back; Yes sends logout_all, an
   let { state, effects, frames } = run(withAccount(), { type: 'askSignOutEverywhere' });
   assert.equal(state.account.confirming, true);
   assert.deepEqual(frames, []);
-  assert.ok(has(effects, { type: 'focus', id: 'signout-all-confirm' }));
+  assert.ok(has(effects, { type: 'focus', id: 'signout-all-cancel' }), 'the safe choice first');
   ({ state, effects } = run(state, { type: 'cancelSignOutEverywhere' }));
   assert.equal(state.account.confirming, false);
   assert.ok(has(effects, { type: 'focus', id: 'signout-all-button' }));
