@@ -414,12 +414,16 @@ const FRAMES = {
       signedOut(s, out, BYE_WORDS[reason] || BYE_WORDS.other);
     }
   },
-  /** The reply to this connection's change_password (said even if the dialog was closed meanwhile). */
+  /**
+   * The reply to this connection's change_password. The open dialog says it in its status
+   * line (a live region: the page outside a modal dialog is inert, the announcer too);
+   * if the dialog was closed meanwhile, the announcer says it.
+   */
   password_changed(s, frame, out) {
     const { open } = s.account;
     s.account = { ...freshAccount(), open, done: open ? 'Password changed. Your other devices were signed out.' : '' };
     if (open) out.push({ type: 'clear', field: 'account' });
-    out.push({ type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' });
+    else out.push({ type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' });
   },
   pong() {},
 };

@@ -86,7 +86,9 @@ def test_change_password_keeps_this_device_and_signs_out_the_other(
     dialog.get_by_role("button", name="Change password").click()
     expect(page.locator("#change-password-done")).to_have_text(
         "Password changed. Your other devices were signed out.")
-    expect(page.locator("#announcer")).to_contain_text("Password changed")
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Password changed. Your other devices were signed out."
+    )
     expect(page.locator("#change-password-error")).to_be_empty()
     expect(page.get_by_label("Current password")).to_have_value("")
 

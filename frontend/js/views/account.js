@@ -25,6 +25,10 @@ export function initAccount(h_) {
     event.preventDefault();
     handlers.onAction('closeAccount');
   });
+  // Closed by the browser itself (a repeated Escape cannot be held back): tell the state.
+  dialog.addEventListener('close', () => {
+    if (dialog.childElementCount) handlers.onAction('closeAccount');
+  });
 }
 
 /** Effect {type: 'dialog', op}: shows the dialog (with fresh content) or closes it. */
