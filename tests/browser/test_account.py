@@ -102,6 +102,12 @@ def test_change_password_keeps_this_device_and_signs_out_the_other(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("button", name="Account")).to_be_focused()
+    open_account(page)  # opens afresh: no earlier words, empty fields
+    expect(page.get_by_label("New password")).to_have_value("")
+    expect(dialog.get_by_role("status")).to_be_empty()
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Account")).to_be_focused()
     page.reload()
     expect_signed_in(page)
 
