@@ -9,6 +9,9 @@ import { isUsername, readConfig } from './rules.js';
 import { createState, threadOf, totalUnread } from './state.js';
 import { newClientId, outbox, session } from './storage.js';
 import { canWrite, update, wantsMoreConversations, wantsOlderHistory } from './update.js';
+import {
+  clearAccountFields, initAccount, renderAccount, showAccount,
+} from './views/account.js';
 import { announce } from './views/announcer.js';
 import { initBanner, renderBanner } from './views/banner.js';
 import {
@@ -21,6 +24,11 @@ import { clearSigninForm, initSignin, renderSignin } from './views/signin.js';
 
 /** Events a message row's buttons may dispatch (their data-action is the event type). */
 const MESSAGE_ACTIONS = new Set(['retry', 'dismiss']);
+/** Events the Account dialog's buttons may dispatch (their data-account is the event type). */
+const ACCOUNT_ACTIONS = new Set([
+  'closeAccount', 'askSignOutEverywhere', 'cancelSignOutEverywhere', 'signOutEverywhere',
+]);
+const CLEAR = { search: clearSearchBox, password: clearSigninForm, account: clearAccountFields };
 
 /** Starts the client on this page; call once. */
 export function start(rawConfig = window.CHAT_CONFIG) {
@@ -59,7 +67,8 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     navigate: ({ path, replace }) => router.go(path, { replace }),
     focus: (effect) => queueMicrotask(() => focus(effect)), // after the draw that shows it
     scroll: () => queueMicrotask(showNewest),
-    clear: ({ field }) => (field === 'search' ? clearSearchBox() : clearSigninForm()),
+    clear: ({ field }) => CLEAR[field](),
+    dialog: ({ op }) => showAccount(op === 'open'),
     later: ({ ms, event }) => setTimeout(() => dispatch(event), ms),
     reconnect: () => connection.reconnectNow(),
   };
@@ -87,6 +96,7 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     renderBanner(state);
     renderSignin(state);
     if (signedOut) return;
+    renderAccount(state);
     renderSidebar(state);
     const open = state.route.name === 'chat';
     renderConversation(state, open ? threadOf(state, state.route.with) : null);
@@ -101,6 +111,11 @@ export function start(rawConfig = window.CHAT_CONFIG) {
   initSignin({
     onSignIn: (values) => dispatch({ type: 'signIn', ...values }),
     onRegister: (values) => dispatch({ type: 'register', ...values }),
+  });
+  initAccount({
+    onOpen: () => dispatch({ type: 'openAccount' }),
+    onAction: (action) => ACCOUNT_ACTIONS.has(action) && dispatch({ type: action }),
+    onChangePassword: (values) => dispatch({ type: 'changePassword', ...values }),
   });
   initBanner({ onRetry: () => dispatch({ type: 'retryConnection' }) });
   initSidebar({

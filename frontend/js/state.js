@@ -17,7 +17,9 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
     visible, // whether the tab is shown (messages in the open conversation count as read)
     route,
     rules, // limits from /config.js (see rules.js)
-    auth: { busy: null, error: '' }, // busy: 'login' | 'register' | null
+    auth: { busy: null, error: '', notice: '' }, // busy: 'login' | 'register' | null;
+    // notice: why this device was signed out (shown on the sign-in screen)
+    account: freshAccount(), // the Account dialog (change password, sign out everywhere)
     pendingAuth: null, // a login/register frame waiting for the socket to open
     signingOut: false, // logout sent, waiting for bye
     conversations: new Map(), // with -> {with, last, unread}
@@ -36,6 +38,15 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
   };
 }
 
+/**
+ * The Account dialog: open; busy 'password' | 'everywhere' | null; error, the field it is
+ * about ('current' | 'new' | '') and done: what the last change-password attempt came to;
+ * confirming: "Sign out everywhere?" is asked; everywhereError: why that did not happen.
+ */
+export const freshAccount = () => ({
+  open: false, busy: null, error: '', field: '', done: '', confirming: false, everywhereError: '',
+});
+
 /** atBottom: the thread shows its newest message; newBelow: one arrived while it did not. */
 export const freshScroll = () => ({ atBottom: true, newBelow: false });
 
@@ -52,6 +63,7 @@ export function resetAccount(state) {
   state.known.clear();
   state.usersAsked = [];
   state.scroll = freshScroll();
+  state.account = freshAccount();
 }
 
 function emptyThread() {
@@ -119,6 +131,7 @@ export function upsertMessage(state, wire, status = 'sent') {
     status: wire.id ? 'sent' : status,
     error: '', // why it failed, in plain words
     final: false, // a failure that retrying cannot fix (the server refused the message itself)
+    waitUntil: 0, // rate-limited: Retry is offered again after this time (ms)
   };
   t.messages.set(key, message);
   if (message.id) t.keyById.set(message.id, key);

@@ -4,12 +4,12 @@
 // update never changes the state it is given: the handlers below change an Immer draft,
 // and produce() returns a new, frozen state that shares whatever did not change.
 
-import { describeError } from './errors.js';
+import { BYE_WORDS, describeError, retryAfter } from './errors.js';
 import { chatPath } from './router.js';
 import { checkRegistration, isUsername, textFits, textLength } from './rules.js';
 import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
 import {
-  applyConversations, applyHistory, applyRead, freshScroll, isMissing, newestFrom, oldestId, otherParty,
+  applyConversations, applyHistory, applyRead, freshAccount, freshScroll, isMissing, newestFrom, oldestId, otherParty,
   resetAccount, sortedMessages, summaryOf, thread, touchConversation, upsertMessage,
 } from './state.js';
 
@@ -38,7 +38,8 @@ enableMapSet(); // the state keeps its collections in Maps
  *                                                  (the message box; its heading on a phone)
  *   {type: 'focus', view: 'list', with?}           the list (the row of `with` if shown)
  *   {type: 'scroll', to: 'newest'}                 show the open conversation's newest message
- *   {type: 'clear', field: 'search'|'password'}
+ *   {type: 'clear', field: 'search'|'password'|'account'}   ('account': the dialog's fields)
+ *   {type: 'dialog', op: 'open'|'close'}          show or close the Account dialog
  *   {type: 'later', ms, event}                     dispatch `event` after `ms`
  *   {type: 'reconnect'}                            skip the connection's backoff wait
  */
@@ -175,19 +176,25 @@ function goHome(s, out) {
   out.push({ type: 'navigate', path: '/', replace: true });
 }
 
-function signedOut(s, out) {
+/**
+ * Signs this device out; `notice` says why on the sign-in screen (and is announced).
+ * `stay`: keep the URL (a session found ended on load: signing in again goes on there).
+ */
+function signedOut(s, out, notice = '', { stay = false } = {}) {
   s.signingOut = false;
+  if (s.account.open) out.push({ type: 'dialog', op: 'close' });
   if (s.me) out.push({ type: 'outbox', op: 'clear', username: s.me });
   out.push({ type: 'session', op: 'clear' }, { type: 'clear', field: 'search' });
   s.token = null;
   resetAccount(s);
   s.phase = 'signed-out';
-  s.auth = { busy: null, error: '' };
-  goHome(s, out);
+  s.auth = { busy: null, error: '', notice };
+  if (notice) out.push({ type: 'announce', text: notice });
+  if (!stay) goHome(s, out);
 }
 
 function submitAuth(s, out, frame, busy) {
-  s.auth = { busy, error: '' };
+  s.auth = { busy, error: '', notice: '' };
   if (s.net === 'online') out.push({ type: 'send', frame });
   else s.pendingAuth = frame;
 }
@@ -200,7 +207,7 @@ function onWelcome(s, frame, out) {
   s.me = frame.username;
   s.token = frame.token;
   s.phase = 'signed-in';
-  s.auth = { busy: null, error: '' };
+  s.auth = { busy: null, error: '', notice: '' };
   out.push(
     { type: 'session', op: 'save', username: frame.username, token: frame.token },
     { type: 'clear', field: 'password' },
@@ -210,6 +217,7 @@ function onWelcome(s, frame, out) {
   for (const t of s.threads.values()) t.loading = null;
   s.conversationsPage.loading = null;
   s.usersAsked = []; // replies to an earlier connection will not come
+  s.account.busy = null;
   if (s.route.name === 'chat' && s.route.with === s.me) goHome(s, out);
   if (s.route.name === 'home' && fromSignIn) out.push({ type: 'focus', id: 'find-user' });
   if (s.route.name === 'chat' && (fromSignIn || firstOnPage)) out.push({ type: 'focus', view: 'conversation' });
@@ -248,21 +256,41 @@ function onAck(s, frame, out) {
   touchConversation(s, message);
 }
 
-function onError(s, frame, out) {
+function onError(s, frame, out, now) {
   switch (frame.action) {
     case 'login':
     case 'register':
-      s.auth = { busy: null, error: describeError(frame, s.rules) };
+      s.auth = { busy: null, error: describeError(frame, s.rules), notice: '' };
       return;
     case 'resume':
       if (frame.code === 'bad_token') {
-        out.push({ type: 'session', op: 'clear' });
-        s.token = null;
-        resetAccount(s);
-        s.phase = 'signed-out';
-        s.auth = { busy: null, error: describeError(frame, s.rules) };
+        signedOut(s, out, BYE_WORDS.bad_token, { stay: true });
       } else {
-        out.push({ type: 'later', ms: RESUME_RETRY_MS, event: { type: 'resume' } });
+        const wait = frame.code === 'rate_limited' ? retryAfter(frame) * 1000 : 0;
+        out.push({ type: 'later', ms: Math.max(wait, RESUME_RETRY_MS), event: { type: 'resume' } });
+      }
+      return;
+    case 'change_password':
+      if (frame.code === 'unauthenticated' && s.token) {
+        s.phase = 'resuming';
+        resume(s, out);
+      }
+      s.account.busy = null;
+      s.account.error = frame.code === 'unauthenticated'
+        ? 'The connection was interrupted. Please try again.'
+        : describeError(frame, s.rules);
+      s.account.done = '';
+      s.account.field = frame.code === 'bad_credentials' ? 'current' : frame.code === 'invalid' ? 'new' : '';
+      out.push({ type: 'focus', id: frame.code === 'bad_credentials' ? 'current-password' : 'new-password' });
+      return;
+    case 'logout_all':
+      s.signingOut = false;
+      s.account.busy = null;
+      s.account.confirming = false;
+      s.account.everywhereError = `Could not sign out everywhere. ${describeError(frame, s.rules)}`;
+      if (frame.code === 'unauthenticated' && s.token) {
+        s.phase = 'resuming';
+        resume(s, out);
       }
       return;
     case 'send': {
@@ -280,7 +308,15 @@ function onError(s, frame, out) {
       m.error = describeError(frame, s.rules);
       m.final = FINAL_SEND_ERRORS.has(frame.code);
       if (frame.code === 'no_such_user') s.known.set(m.to, false);
-      const next = m.final ? 'You can dismiss it.' : 'You can retry it.';
+      let next = m.final ? 'You can dismiss it.' : 'You can retry it.';
+      if (frame.code === 'rate_limited') {
+        // Retrying before the wait is over would be refused again (and counted): Retry
+        // comes back when it is over.
+        const wait = retryAfter(frame) || 1;
+        m.waitUntil = now + wait * 1000;
+        out.push({ type: 'later', ms: wait * 1000, event: { type: 'waitOver', key: m.key } });
+        next = 'You can retry it then.';
+      }
       out.push({ type: 'announce', text: `Message to ${m.to} not sent: ${m.error} ${next}` });
       return;
     }
@@ -368,8 +404,26 @@ const FRAMES = {
     s.typing.set(frame.from, now + TYPING_SHOWN_MS);
     out.push({ type: 'later', ms: TYPING_SHOWN_MS + 50, event: { type: 'tick' } });
   },
+  /** A bye we asked for (Sign out, Sign out everywhere), or this session ended elsewhere. */
   bye(s, frame, out) {
-    signedOut(s, out);
+    if (s.phase === 'signed-out' && !s.signingOut) return; // signed out here already
+    const reason = typeof frame.reason === 'string' ? frame.reason : '';
+    if (s.signingOut) {
+      signedOut(s, out, reason === 'signed_out_everywhere' ? 'You signed out on all your devices.' : '');
+    } else {
+      signedOut(s, out, BYE_WORDS[reason] || BYE_WORDS.other);
+    }
+  },
+  /**
+   * The reply to this connection's change_password. The open dialog says it in its status
+   * line (a live region: the page outside a modal dialog is inert, the announcer too);
+   * if the dialog was closed meanwhile, the announcer says it.
+   */
+  password_changed(s, frame, out) {
+    const { open } = s.account;
+    s.account = { ...freshAccount(), open, done: open ? 'Password changed. Your other devices were signed out.' : '' };
+    if (open) out.push({ type: 'clear', field: 'account' });
+    else out.push({ type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' });
   },
   pong() {},
 };
@@ -400,7 +454,15 @@ const EVENTS = {
     for (const t of s.threads.values()) t.loading = null;
     s.conversationsPage.loading = null;
     if (s.auth.busy && !s.pendingAuth) {
-      s.auth = { busy: null, error: 'The connection dropped. Please try again.' };
+      s.auth = { busy: null, error: 'The connection dropped. Please try again.', notice: '' };
+    }
+    if (s.account.busy === 'password') {
+      s.account.busy = null;
+      s.account.error = 'The connection dropped. Please try again.';
+    } else if (s.account.busy === 'everywhere') {
+      s.account = { ...freshAccount(), open: s.account.open };
+      s.account.everywhereError = 'The connection dropped before your other devices were signed out. Please try again.';
+      s.signingOut = false;
     }
   },
   /** {items}: the outbox read back from storage after a welcome; sends what is unsent. */
@@ -455,6 +517,7 @@ const EVENTS = {
   storage(s, { token, username }, out) {
     if (!token && s.phase !== 'signed-out') {
       s.token = null;
+      if (s.account.open) out.push({ type: 'dialog', op: 'close' });
       resetAccount(s);
       s.phase = 'signed-out';
       goHome(s, out);
@@ -499,6 +562,75 @@ const EVENTS = {
   signOutTimeout(s, event, out) {
     if (s.signingOut) signedOut(s, out);
   },
+  /** The Account button: the dialog with Change password and Sign out everywhere. */
+  openAccount(s, event, out) {
+    if (!signedIn(s) && s.phase !== 'resuming') return;
+    if (!s.account.open) out.push({ type: 'dialog', op: 'open' });
+    s.account = { ...freshAccount(), open: true };
+    out.push({ type: 'clear', field: 'account' }, { type: 'focus', id: 'current-password' });
+  },
+  /** Close, or Escape: the dialog goes; focus returns to the Account button. */
+  closeAccount(s, event, out) {
+    if (!s.account.open) return;
+    s.account = freshAccount();
+    out.push({ type: 'dialog', op: 'close' }, { type: 'clear', field: 'account' }, { type: 'focus', id: 'account-button' });
+  },
+  /** {password, newPassword}: the Change password form (the same password rule as sign-up). */
+  changePassword(s, { password, newPassword }, out) {
+    const a = s.account;
+    if (a.busy) return;
+    a.done = '';
+    const min = s.rules.passwordMin;
+    let problem = null; // [field, words]
+    if (!password) problem = ['current', 'Enter your current password.'];
+    else if (newPassword.length < min) problem = ['new', `Choose a new password of at least ${min} characters.`];
+    else if (newPassword === password) problem = ['new', 'The new password is the same as the current one. Choose another.'];
+    else if (!send(s, out, { action: 'change_password', password, new_password: newPassword })) {
+      problem = ['', 'You are offline. Try again when the connection is back.'];
+    }
+    if (!problem) {
+      a.busy = 'password';
+      a.error = '';
+      a.field = '';
+      return;
+    }
+    [a.field, a.error] = problem;
+    out.push({ type: 'focus', id: a.field === 'current' ? 'current-password' : 'new-password' });
+  },
+  /** Sign out everywhere: asks first, focus on Cancel (the question is its group's name). */
+  askSignOutEverywhere(s, event, out) {
+    if (!s.account.open || s.account.busy) return;
+    s.account.confirming = true;
+    s.account.everywhereError = '';
+    out.push({ type: 'focus', id: 'signout-all-cancel' });
+  },
+  cancelSignOutEverywhere(s, event, out) {
+    s.account.confirming = false;
+    out.push({ type: 'focus', id: 'signout-all-button' });
+  },
+  /** Confirmed: every session of the account ends, this one too (the bye signs out here). */
+  signOutEverywhere(s, event, out) {
+    if (!s.account.confirming || s.account.busy) return;
+    if (!send(s, out, { action: 'logout_all' })) {
+      s.account.confirming = false;
+      s.account.everywhereError = 'You are offline: your other devices can’t be signed out now. Try again when the connection is back.';
+      out.push({ type: 'focus', id: 'signout-all-button' });
+      return;
+    }
+    s.account.busy = 'everywhere';
+    s.signingOut = true;
+  },
+  /** {key}: the wait a rate-limited message was given is over: it can be retried. */
+  waitOver(s, { key }, out) {
+    for (const t of s.threads.values()) {
+      const m = t.messages.get(key);
+      if (!m || !m.waitUntil) continue;
+      m.waitUntil = 0;
+      if (m.status !== 'failed') continue;
+      m.error = 'Too many messages at once.';
+      out.push({ type: 'announce', text: `You can retry your message to ${m.to} now.` });
+    }
+  },
   /** {text, clientId, ts}: write a message in the open conversation. */
   write(s, { text, clientId, ts }, out) {
     if (s.route.name === 'chat' && !textFits(text, s.rules)) {
@@ -517,7 +649,7 @@ const EVENTS = {
   retry(s, { key }, out) {
     for (const t of s.threads.values()) {
       const m = t.messages.get(key);
-      if (!m || m.status !== 'failed' || m.final) continue;
+      if (!m || m.status !== 'failed' || m.final || m.waitUntil) continue;
       out.push({ type: 'focus', view: 'conversation' }); // the button goes away
       m.status = 'pending';
       m.error = '';

@@ -134,3 +134,39 @@ def test_no_serious_axe_violations_in_the_new_states(
     box.fill("z" * (limit + 101))
     expect(page.locator("#composer-count")).to_have_text("1 character too many")
     check(page, f"a11y-failed-and-counter-{scheme}-{device}")
+
+
+def test_no_serious_axe_violations_in_the_account_dialog_and_signed_out_notice(
+    viewer: Person, gateway: Gateway, seeded: Seeded, scheme: str, device: str
+) -> None:
+    """The Account dialog (as opened, with an error, asking to sign out everywhere) and the
+    sign-in screen saying why this device was signed out."""
+    page = viewer.page
+    page.goto(gateway.url + "/")
+    page.get_by_label("Username").fill(seeded.me)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect_signed_in(page)
+    page.get_by_role("button", name="Account").click()
+    dialog = page.get_by_role("dialog", name="Account")
+    expect(dialog).to_be_visible()
+    check(page, f"a11y-account-{scheme}-{device}")
+
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_label("New password").fill("battery staple horse")
+    dialog.get_by_role("button", name="Change password").click()
+    expect(page.locator("#change-password-error")).to_have_text(
+        "Your current password is not right."
+    )
+    dialog.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_role("button", name="Cancel")).to_be_focused()
+    check(page, f"a11y-account-error-confirm-{scheme}-{device}")
+
+    page.get_by_role("button", name="Cancel").click()
+    with Client(gateway.ws_url) as other:
+        other.login(seeded.me, PASSWORD)
+        other.call({"action": "logout_all"}, "bye")
+    expect(page.locator("#signin-notice")).to_have_text(
+        "You were signed out on all your devices. Sign in again."
+    )
+    check(page, f"a11y-signed-out-notice-{scheme}-{device}")

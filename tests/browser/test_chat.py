@@ -138,10 +138,12 @@ def test_reload_keeps_the_session_and_the_open_conversation(
         [dana.name, token],
     )
     dana.page.goto(f"{gateway.url}/chat/{eli.name}")
-    expect(dana.page.locator("#signin-error")).to_have_text(
-        "Your session has ended. Please sign in again."
+    expect(dana.page.locator("#signin-notice")).to_have_text(
+        "Your session has ended: it expired or was signed out. Sign in again."
     )
+    expect(dana.page.locator("#signin-error")).to_be_empty()
     expect(dana.page.get_by_label("Username")).to_be_visible()
+    expect(dana.page).to_have_url(re.compile(f"/chat/{eli.name}$"))
     assert dana.page.evaluate("localStorage.getItem('chat.token')") is None
 
 

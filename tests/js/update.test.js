@@ -339,8 +339,11 @@ test('a bad token signs out; another resume error retries later', () => {
   ({ state, effects } = run(state, frame({ type: 'error', action: 'resume', code: 'bad_token' })));
   assert.equal(state.phase, 'signed-out');
   assert.equal(state.me, null);
-  assert.match(state.auth.error, /session has ended/);
+  assert.match(state.auth.notice, /session has ended/, 'said on the sign-in screen, not as a form error');
+  assert.equal(state.auth.error, '');
   assert.ok(effects.some((e) => e.type === 'session' && e.op === 'clear'));
+  assert.ok(effects.some((e) => e.type === 'announce' && /session has ended/.test(e.text)));
+  assert.ok(!effects.some((e) => e.type === 'navigate'), 'the URL stays: signing in goes on there');
 });
 
 test('sign out: logout, then bye (or the timeout) clears the account and goes home', () => {

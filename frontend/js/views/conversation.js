@@ -124,7 +124,8 @@ function createItem(item) {
 function failedActions(m) {
   // No aria-label with "message" in it: get_by_label('Message') must find only the box.
   const dismiss = { action: 'dismiss', text: 'Dismiss' };
-  return m.final ? [dismiss] : [{ action: 'retry', text: 'Retry' }, dismiss];
+  // A rate-limited message offers Retry only once its wait is over.
+  return m.final || m.waitUntil ? [dismiss] : [{ action: 'retry', text: 'Retry' }, dismiss];
 }
 
 function showActions(el, wanted) {

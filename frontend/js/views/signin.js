@@ -34,6 +34,9 @@ export function renderSignin(state) {
   register.setAttribute('aria-label', 'Create account');
   signIn.disabled = register.disabled = Boolean(busy);
   setText(byId('signin-error'), error);
+  const notice = byId('signin-notice');
+  setText(notice, state.auth.notice || '');
+  notice.hidden = !state.auth.notice;
   byId('password').setAttribute('aria-invalid', error ? 'true' : 'false');
   if (!wasShown) {
     wasShown = true;
