@@ -23,7 +23,11 @@ import {
 import { clearSigninForm, initSignin, renderSignin } from './views/signin.js';
 
 /** Events a message row's buttons may dispatch (their data-action is the event type). */
-const MESSAGE_ACTIONS = new Set(['retry', 'dismiss']);
+const MESSAGE_ACTIONS = new Set([
+  'retry', 'dismiss', 'edit', 'askDelete', 'cancelDelete', 'confirmDelete', 'pickReaction', 'closePicker', 'react',
+]);
+/** Events the conversation's own buttons may dispatch (their data-conv is the event type). */
+const CONVERSATION_ACTIONS = new Set(['askBlock', 'cancelBlock', 'confirmBlock', 'unblock', 'cancelEdit']);
 /** Events the Account dialog's buttons may dispatch (their data-account is the event type). */
 const ACCOUNT_ACTIONS = new Set([
   'closeAccount', 'askSignOutEverywhere', 'cancelSignOutEverywhere', 'signOutEverywhere',
@@ -76,7 +80,7 @@ export function start(rawConfig = window.CHAT_CONFIG) {
   function focus({ id, view, with: other }) {
     if (view === 'conversation') focusConversation();
     else if (view === 'list') focusList(other);
-    else byId(id).focus();
+    else byId(id)?.focus(); // (gone already if the draw removed it)
   }
 
   // Many events can arrive at once; draw once after them.
@@ -127,6 +131,10 @@ export function start(rawConfig = window.CHAT_CONFIG) {
   initConversation({
     rules,
     onSend(text) {
+      if (state.tools.editing) {
+        dispatch({ type: 'saveEdit', text });
+        return !state.tools.editing;
+      }
       const written = canWrite(state, text);
       dispatch({ type: 'write', text, clientId: newClientId(), ts: new Date().toISOString() });
       return written;
@@ -136,8 +144,12 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     onScrolled: (atBottom) => dispatch({ type: 'scrolled', atBottom }),
     onJumpToNewest: () => dispatch({ type: 'jumpToNewest' }),
     // buttons in a message row, by their data-action (see views/conversation.js)
-    onMessageAction(action, key) {
-      if (MESSAGE_ACTIONS.has(action)) dispatch({ type: action, key });
+    onMessageAction(action, key, emoji) {
+      if (MESSAGE_ACTIONS.has(action)) dispatch({ type: action, key, emoji });
+    },
+    // Block, Unblock, their confirmation, Cancel of an edit (data-conv)
+    onConversationAction(action) {
+      if (CONVERSATION_ACTIONS.has(action)) dispatch({ type: action });
     },
   });
 

@@ -35,6 +35,10 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
     usersAsked: [], // what each `users` request in flight was for, oldest first
     scroll: freshScroll(), // the open conversation's scroll position, as the view reports it
     welcomed: false, // a welcome came on this page already (focus moves only on the first)
+    blocked: new Map(), // username -> true: people I block
+    // the open conversation's message tools: editing {key, id, text}; confirming a delete
+    // (key); the reaction picker open (key); confirming a block (username)
+    tools: freshTools(),
   };
 }
 
@@ -46,6 +50,8 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
 export const freshAccount = () => ({
   open: false, busy: null, error: '', field: '', done: '', confirming: false, everywhereError: '',
 });
+
+export const freshTools = () => ({ editing: null, deleting: '', picking: '', blocking: '' });
 
 /** atBottom: the thread shows its newest message; newBelow: one arrived while it did not. */
 export const freshScroll = () => ({ atBottom: true, newBelow: false });
@@ -64,6 +70,8 @@ export function resetAccount(state) {
   state.usersAsked = [];
   state.scroll = freshScroll();
   state.account = freshAccount();
+  state.blocked.clear();
+  state.tools = freshTools();
 }
 
 function emptyThread() {
@@ -117,6 +125,7 @@ export function upsertMessage(state, wire, status = 'sent') {
       existing.status = 'sent';
       existing.error = '';
       existing.final = false;
+      takeChanges(existing, wire);
     }
     return { thread: t, message: existing, added: false };
   }
@@ -132,10 +141,51 @@ export function upsertMessage(state, wire, status = 'sent') {
     error: '', // why it failed, in plain words
     final: false, // a failure that retrying cannot fix (the server refused the message itself)
     waitUntil: 0, // rate-limited: Retry is offered again after this time (ms)
+    edited_at: wire.edited_at || '', // set once it was edited
+    deleted: Boolean(wire.deleted), // a tombstone: deleted for everyone, no text
+    reactions: wire.reactions || {}, // emoji -> [usernames]
   };
   t.messages.set(key, message);
   if (message.id) t.keyById.set(message.id, key);
   return { thread: t, message, added: true };
+}
+
+/** A stored copy (history, conversations) says what became of the message since. */
+function takeChanges(m, wire) {
+  if (typeof wire.text === 'string' && wire.text !== m.text) m.text = wire.text;
+  if (wire.edited_at && wire.edited_at !== m.edited_at) m.edited_at = wire.edited_at;
+  if (wire.deleted && !m.deleted) {
+    m.deleted = true;
+    m.text = '';
+  }
+  if (wire.reactions) m.reactions = wire.reactions;
+}
+
+/** The message with this server id, in whichever thread holds it: {other, thread, message} or null. */
+export function findById(state, id) {
+  if (!id) return null;
+  for (const [other, t] of state.threads) {
+    const key = t.keyById.get(id);
+    if (key && t.messages.has(key)) return { other, thread: t, message: t.messages.get(key) };
+  }
+  return null;
+}
+
+/** Sets `by`'s reaction to a message (one per person: `on` replaces any other), or removes it. */
+export function applyReaction(m, by, emoji, on) {
+  const next = {};
+  for (const [e, names] of Object.entries(m.reactions || {})) {
+    const rest = names.filter((n) => n !== by);
+    if (rest.length) next[e] = rest;
+  }
+  if (on) next[emoji] = [...(next[emoji] || []), by];
+  m.reactions = next;
+}
+
+/** The emoji `who` reacted with to `m`, or ''. */
+export function reactionOf(m, who) {
+  for (const [e, names] of Object.entries(m.reactions || {})) if (names.includes(who)) return e;
+  return '';
 }
 
 /** Messages oldest first: stored ones by id, then pending ones in the order they were written. */
@@ -162,7 +212,10 @@ export function newestFrom(t, sender) {
 }
 
 /** A message as the conversations list keeps it (`last`). */
-export const summaryOf = (m) => ({ id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts, client_id: m.client_id });
+export const summaryOf = (m) => ({
+  id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts, client_id: m.client_id,
+  ...(m.deleted ? { deleted: true } : {}), ...(m.edited_at ? { edited_at: m.edited_at } : {}),
+});
 
 /** Keeps the conversations list's `last` in step with a message. */
 export function touchConversation(state, m) {
@@ -191,6 +244,8 @@ function conversationFrom(state, item) {
   // How far they have read our messages, so receipts survive a reload.
   const t = thread(state, item.with);
   if (item.their_read_up_to && item.their_read_up_to > t.theirRead) t.theirRead = item.their_read_up_to;
+  if (item.blocked) state.blocked.set(item.with, true);
+  else state.blocked.delete(item.with);
   return { with: item.with, last: item.last, unread: item.unread || 0 };
 }
 

@@ -9,8 +9,9 @@ import { chatPath } from './router.js';
 import { checkRegistration, isUsername, textFits, textLength } from './rules.js';
 import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
 import {
-  applyConversations, applyHistory, applyRead, freshAccount, freshScroll, isMissing, newestFrom, oldestId, otherParty,
-  resetAccount, sortedMessages, summaryOf, thread, touchConversation, upsertMessage,
+  applyConversations, applyHistory, applyReaction, applyRead, findById, freshAccount, freshScroll, freshTools, isMissing,
+  newestFrom, oldestId, otherParty, reactionOf, resetAccount, sortedMessages, summaryOf, thread, touchConversation,
+  upsertMessage,
 } from './state.js';
 
 export const HISTORY_PAGE = 50;
@@ -20,6 +21,8 @@ export const TYPING_SHOWN_MS = 5000;
 export const LOGOUT_WAIT_MS = 1500;
 export const RESUME_RETRY_MS = 3000;
 const PREVIEW_CHARS = 140;
+/** The reactions the picker offers (the server's allow-list, docs/protocol.md). */
+export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '🔥', '👎'];
 /** Send errors about the message itself: sending it again gets the same answer. */
 const FINAL_SEND_ERRORS = new Set(['no_such_user', 'invalid', 'too_large']);
 
@@ -52,7 +55,22 @@ export const canSend = (state) => signedIn(state) && state.net === 'online';
 /** Whether a message with this text can be written now (the composer keeps it otherwise). */
 export const canWrite = (state, text) =>
   state.route.name === 'chat' && state.phase !== 'signed-out' && textFits(text, state.rules)
-  && !isMissing(state, state.route.with);
+  && !isMissing(state, state.route.with) && !state.blocked.has(state.route.with);
+
+/** The open conversation's message with this key, or null. */
+function openMessage(s, key) {
+  if (s.route.name !== 'chat') return null;
+  const t = s.threads.get(s.route.with);
+  return (t && t.messages.get(key)) || null;
+}
+
+/** Keeps the conversations list's `last` in step with a changed message. */
+function touchLast(s, other, m) {
+  const conv = s.conversations.get(other);
+  if (conv && conv.last && conv.last.id === m.id) conv.last = summaryOf(m);
+}
+
+const ACTION_WORDS = { edit: 'edit the message', delete: 'delete the message', react: 'react', block: 'block', unblock: 'unblock' };
 
 /** Whether the open conversation has an older page to fetch now. */
 export function wantsOlderHistory(state) {
@@ -222,6 +240,7 @@ function onWelcome(s, frame, out) {
   if (s.route.name === 'home' && fromSignIn) out.push({ type: 'focus', id: 'find-user' });
   if (s.route.name === 'chat' && (fromSignIn || firstOnPage)) out.push({ type: 'focus', view: 'conversation' });
   requestConversations(s, out, 'first');
+  send(s, out, { action: 'blocks' }); // who I block, conversation or not
   if (s.route.name === 'chat') requestHistory(s, out, s.route.with, 'latest');
   out.push({ type: 'outbox', op: 'read', username: s.me }); // answered by the 'outbox' event
   if (s.search.query) askUsers(s, out, s.search.query);
@@ -333,6 +352,17 @@ function onError(s, frame, out, now) {
       s.conversationsPage.more = false; // stop asking for further pages this session
       conversationsAnswered(s, out);
       return;
+    case 'edit':
+    case 'delete':
+    case 'react':
+    case 'block':
+    case 'unblock':
+      if (frame.code === 'unauthenticated' && s.token) {
+        s.phase = 'resuming';
+        resume(s, out);
+      }
+      out.push({ type: 'announce', text: `Could not ${ACTION_WORDS[frame.action]}: ${describeError(frame, s.rules)}` });
+      return;
     case 'users':
       if ('search' in (s.usersAsked.shift() || { search: '' })) s.search.results = [];
       return;
@@ -426,6 +456,52 @@ const FRAMES = {
     else out.push({ type: 'announce', text: 'Password changed. Your other devices were signed out; this one stays signed in.' });
   },
   pong() {},
+  /** An edit of a message, by me (any device) or the other person. */
+  edited(s, frame) {
+    const found = findById(s, frame.id);
+    if (!found || found.message.deleted) return;
+    const m = found.message;
+    m.text = frame.text;
+    m.edited_at = frame.edited_at || m.edited_at || m.ts;
+    touchLast(s, found.other, m);
+  },
+  /** A message deleted for everyone: it becomes a tombstone. */
+  deleted(s, frame, out) {
+    const found = findById(s, frame.id);
+    if (!found) return;
+    const m = found.message;
+    m.deleted = true;
+    m.text = '';
+    m.reactions = {};
+    const tools = s.tools;
+    if (tools.editing && tools.editing.key === m.key) {
+      tools.editing = null;
+      out.push({ type: 'announce', text: 'The message you were editing was deleted.' });
+    }
+    if (tools.deleting === m.key) tools.deleting = '';
+    if (tools.picking === m.key) tools.picking = '';
+    touchLast(s, found.other, m);
+  },
+  reaction(s, frame) {
+    const found = findById(s, frame.id);
+    if (!found || found.message.deleted || typeof frame.emoji !== 'string') return;
+    applyReaction(found.message, frame.by, frame.emoji, frame.on !== false);
+  },
+  blocked(s, frame, out) {
+    if (!s.blocked.has(frame.username)) out.push({ type: 'announce', text: `You blocked ${frame.username}.` });
+    s.blocked.set(frame.username, true);
+    if (s.tools.blocking === frame.username) s.tools.blocking = '';
+    s.typing.delete(frame.username);
+    s.presence.set(frame.username, false);
+  },
+  unblocked(s, frame, out) {
+    if (s.blocked.has(frame.username)) out.push({ type: 'announce', text: `You unblocked ${frame.username}.` });
+    s.blocked.delete(frame.username);
+  },
+  blocks(s, frame) {
+    s.blocked.clear();
+    for (const name of frame.items || []) s.blocked.set(name, true);
+  },
 };
 
 // all events
@@ -491,6 +567,7 @@ const EVENTS = {
     s.route = route;
     if (changed) {
       s.scroll = freshScroll();
+      s.tools = freshTools();
       if (before.name === 'chat' && s.threads.has(before.with)) s.threads.get(before.with).unreadMark = null;
       if (s.phase !== 'signed-out') {
         out.push(route.name === 'chat'
@@ -671,6 +748,121 @@ const EVENTS = {
       if (rest.length) conv.last = summaryOf(rest.at(-1));
       else s.conversations.delete(other); // it only ever held this message
     }
+  },
+  /** {key}: Edit message: the text goes into the message box, which now saves it. */
+  edit(s, { key }, out) {
+    const m = openMessage(s, key);
+    if (!m || m.from !== s.me || !m.id || m.deleted) return;
+    s.tools = { ...freshTools(), editing: { key, id: m.id, text: m.text } };
+    out.push({ type: 'focus', id: 'message' });
+  },
+  /** Cancel, or Escape in the message box while editing. */
+  cancelEdit(s, event, out) {
+    if (!s.tools.editing) return;
+    s.tools.editing = null;
+    out.push({ type: 'focus', id: 'message' });
+  },
+  /** {text}: Save: the server answers `edited` (to both people), which shows the new text. */
+  saveEdit(s, { text }, out) {
+    const editing = s.tools.editing;
+    if (!editing) return;
+    const m = openMessage(s, editing.key);
+    if (!m || m.deleted) {
+      s.tools.editing = null;
+      return;
+    }
+    if (!text.trim()) return;
+    if (!textFits(text, s.rules)) {
+      const over = textLength(text) - s.rules.maxText;
+      out.push({ type: 'announce', text: `Not saved: the message is ${over} ${plural(over, 'character')} too long.` });
+      return;
+    }
+    if (text !== m.text && !send(s, out, { action: 'edit', id: m.id, text })) {
+      out.push({ type: 'announce', text: 'You are offline: the edit was not saved. Try again when the connection is back.' });
+      return;
+    }
+    s.tools.editing = null;
+    out.push({ type: 'focus', id: 'message' });
+  },
+  /** {key}: Delete message: asks first (Delete for everyone / Cancel). */
+  askDelete(s, { key }, out) {
+    const m = openMessage(s, key);
+    if (!m || m.from !== s.me || !m.id || m.deleted) return;
+    s.tools = { ...freshTools(), deleting: key, editing: s.tools.editing };
+    out.push({ type: 'focus', id: 'confirm-delete' });
+  },
+  cancelDelete(s, { key }, out) {
+    if (!s.tools.deleting) return;
+    s.tools.deleting = '';
+    out.push({ type: 'focus', id: `tools-${key}` });
+  },
+  /** Delete for everyone: the server answers `deleted` (to both people). */
+  confirmDelete(s, { key }, out) {
+    const m = openMessage(s, key);
+    if (!m || s.tools.deleting !== key) return;
+    if (!send(s, out, { action: 'delete', id: m.id })) {
+      out.push({ type: 'announce', text: 'You are offline: the message was not deleted. Try again when the connection is back.' });
+      return;
+    }
+    s.tools.deleting = '';
+    if (s.tools.editing && s.tools.editing.key === key) s.tools.editing = null;
+    out.push({ type: 'focus', view: 'conversation' });
+  },
+  /** {key}: React: opens (or closes) the picker of that message. */
+  pickReaction(s, { key }, out) {
+    const m = openMessage(s, key);
+    if (!m || !m.id || m.deleted) return;
+    const open = s.tools.picking !== key;
+    s.tools.picking = open ? key : '';
+    s.tools.deleting = '';
+    out.push({ type: 'focus', id: open ? `pick-${key}` : `tools-${key}` });
+  },
+  closePicker(s, { key }, out) {
+    if (!s.tools.picking) return;
+    s.tools.picking = '';
+    out.push({ type: 'focus', id: `tools-${key || ''}` });
+  },
+  /** {key, emoji}: a picker button or a chip: sets my reaction, or removes it if it is that one. */
+  react(s, { key, emoji }, out) {
+    const m = openMessage(s, key);
+    if (!m || !m.id || m.deleted || !REACTIONS.includes(emoji)) return;
+    const on = reactionOf(m, s.me) !== emoji;
+    if (!send(s, out, { action: 'react', id: m.id, emoji, on })) {
+      out.push({ type: 'announce', text: 'You are offline: try again when the connection is back.' });
+      return;
+    }
+    const picked = s.tools.picking === key;
+    s.tools.picking = '';
+    if (picked) out.push({ type: 'focus', id: `tools-${key}` });
+  },
+  /** Block in the header: asks first. */
+  askBlock(s, event, out) {
+    if (s.route.name !== 'chat' || s.blocked.has(s.route.with)) return;
+    s.tools = { ...freshTools(), blocking: s.route.with };
+    out.push({ type: 'focus', id: 'confirm-block' });
+  },
+  cancelBlock(s, event, out) {
+    if (!s.tools.blocking) return;
+    s.tools.blocking = '';
+    out.push({ type: 'focus', id: 'block-button' });
+  },
+  confirmBlock(s, event, out) {
+    const name = s.tools.blocking;
+    if (!name || s.route.name !== 'chat' || s.route.with !== name) return;
+    if (!send(s, out, { action: 'block', username: name })) {
+      out.push({ type: 'announce', text: 'You are offline: try again when the connection is back.' });
+      return;
+    }
+    s.tools.blocking = '';
+    out.push({ type: 'focus', id: 'peer-name' });
+  },
+  unblock(s, event, out) {
+    if (s.route.name !== 'chat' || !s.blocked.has(s.route.with)) return;
+    if (!send(s, out, { action: 'unblock', username: s.route.with })) {
+      out.push({ type: 'announce', text: 'You are offline: try again when the connection is back.' });
+      return;
+    }
+    out.push({ type: 'focus', id: 'peer-name' });
   },
   /** {query}: Enter in Find user: open the exact match, else the first one found, else the name typed. */
   openSearch(s, { query }, out) {

@@ -170,3 +170,51 @@ def test_no_serious_axe_violations_in_the_account_dialog_and_signed_out_notice(
         "You were signed out on all your devices. Sign in again."
     )
     check(page, f"a11y-signed-out-notice-{scheme}-{device}")
+
+
+def test_no_serious_axe_violations_with_message_tools(
+    viewer: Person, gateway: Gateway, seeded: Seeded, scheme: str, device: str
+) -> None:
+    """An open conversation with reactions, an edited and a deleted message; the reaction
+    picker open; the delete question; the block question and a blocked conversation."""
+    with Client(gateway.ws_url) as m, Client(gateway.ws_url) as p:
+        m.login(seeded.me, PASSWORD)
+        p.login(seeded.peer, PASSWORD)
+        typo = m.send(seeded.peer, "See you at 12:03")["id"]
+        m.call({"action": "edit", "id": typo, "text": "See you at 12:30, https://example.org/map"}, "edited")
+        oops = m.send(seeded.peer, "wrong chat, sorry")["id"]
+        m.call({"action": "delete", "id": oops}, "deleted")
+        theirs = p.send(seeded.me, "Great, booked a table.")["id"]
+        p.call({"action": "react", "id": typo, "emoji": "👍"}, "reaction")
+        m.call({"action": "react", "id": theirs, "emoji": "❤️"}, "reaction")
+    page = viewer.page
+    page.goto(f"{gateway.url}/chat/{seeded.peer}")
+    page.get_by_label("Username").fill(seeded.me)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(messages(page)).to_have_count(7)
+    expect(page.locator(".chip")).to_have_count(2)
+    expect(page.locator(".msg-edited:visible")).to_have_count(1)
+    expect(messages(page).filter(has_text="This message was deleted")).to_have_count(1)
+    check(page, f"a11y-tools-{scheme}-{device}")
+
+    booked = messages(page).filter(has_text="Great, booked a table.")
+    booked.get_by_role("button", name="React", exact=True).click()
+    expect(booked.get_by_role("group", name="Pick a reaction")).to_be_visible()
+    check(page, f"a11y-picker-{scheme}-{device}")
+    page.keyboard.press("Escape")
+
+    mine = messages(page).filter(has_text="See you at 12:30")
+    mine.get_by_role("button", name="Delete message", exact=True).click()
+    expect(page.get_by_role("button", name="Delete for everyone")).to_be_focused()
+    check(page, f"a11y-delete-question-{scheme}-{device}")
+    page.keyboard.press("Escape")
+
+    page.locator("#conversation-actions").get_by_role("button", name="Block", exact=True).click()
+    expect(page.get_by_role("button", name="Block", exact=True)).to_be_focused()
+    check(page, f"a11y-block-question-{scheme}-{device}")
+    page.get_by_role("button", name="Block", exact=True).click()
+    expect(page.get_by_role("button", name="Unblock", exact=True)).to_be_visible()
+    check(page, f"a11y-blocked-{scheme}-{device}")
+    page.get_by_role("button", name="Unblock", exact=True).click()
+    expect(page.locator("#conversation-actions").get_by_role("button", name="Block", exact=True)).to_be_visible()

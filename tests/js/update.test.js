@@ -60,7 +60,7 @@ test('welcome saves the session and asks for the first page of conversations and
   const { state, effects, frames } = run(online, frame({ type: 'welcome', username: ME, token: 'tok' }));
   assert.equal(state.phase, 'signed-in');
   assert.equal(state.me, ME);
-  assert.deepEqual(frames, [{ action: 'conversations', limit: CONVERSATIONS_PAGE }]);
+  assert.deepEqual(frames, [{ action: 'conversations', limit: CONVERSATIONS_PAGE }, { action: 'blocks' }]);
   assert.ok(effects.some((e) => e.type === 'session' && e.op === 'save' && e.token === 'tok'));
   assert.ok(effects.some((e) => e.type === 'outbox' && e.op === 'read' && e.username === ME));
   assert.ok(effects.some((e) => e.type === 'focus' && e.id === 'find-user'));
@@ -230,7 +230,7 @@ const page = (from, to) => Array.from({ length: from - to + 1 }, (_, i) => partn
 test('conversations paging: further pages on request, until the server says there are no more', () => {
   const online = run(createState(), { type: 'status', status: 'online' }).state;
   let { state, frames } = run(online, frame({ type: 'welcome', username: ME, token: 'tok' }));
-  assert.deepEqual(frames, [{ action: 'conversations', limit: 50 }]);
+  assert.deepEqual(frames, [{ action: 'conversations', limit: 50 }, { action: 'blocks' }]);
   assert.ok(!wantsMoreConversations(state), 'one request at a time');
   ({ state } = run(state, frame({ type: 'conversations', items: page(120, 71), more: true, next: id(71) })));
   assert.equal(state.conversations.size, 50);

@@ -5,14 +5,18 @@
 //
 // Structure (for features that add controls):
 //   header.conversation-head > … #conversation-actions   conversation-wide buttons (e.g. Block)
-//   li.msg > .bubble (who, text, meta: time, tick, status, .msg-actions) + .msg-tools
+//   li.msg > .bubble (who, text, meta: time, edited, tick, status, .msg-actions)
+//            + .msg-reactions (chips) + .msg-tools (React, Edit message, Delete message;
+//            the picker or the delete confirmation in their place)
 // A button anywhere in a message row with data-action="<name>" is reported as
-// onMessageAction(name, key) by the one click listener on #messages.
+// onMessageAction(name, key, emoji) by the one click listener on #messages (emoji: its
+// data-emoji); conversation-wide buttons with data-conv="<name>" as onConversationAction(name).
 
-import { avatar, byId, h, reconcile, setText } from '../dom.js';
+import { avatar, byId, h, reconcile, setText, setTextWithLinks } from '../dom.js';
 import { dayKey, dayLabel, fullDateTime, time } from '../format.js';
 import { lengthNote } from '../rules.js';
-import { deliveryStatus, isMissing, sortedMessages } from '../state.js';
+import { deliveryStatus, isMissing, reactionOf, sortedMessages } from '../state.js';
+import { REACTIONS } from '../update.js';
 
 const LOAD_OLDER_WITHIN_PX = 150;
 const STICK_TO_BOTTOM_PX = 60;
@@ -29,6 +33,8 @@ let shownWith = null;
 let landedOn = ''; // the unread divider the thread was last scrolled to
 let reportedAtBottom = true;
 let handlers = null;
+let editingShown = ''; // the key of the message whose text the box holds for editing
+let draft = ''; // what the box held before editing began
 
 /** A touch screen is the main pointer: Enter adds a line there, and Send sends. */
 const touchFirst = () => window.matchMedia('(pointer: coarse)').matches;
@@ -47,6 +53,11 @@ export function initConversation(h_) {
     submit();
   });
   box.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && editingShown) {
+      event.preventDefault();
+      handlers.onConversationAction('cancelEdit');
+      return;
+    }
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touchFirst()) {
       event.preventDefault();
       submit();
@@ -64,10 +75,27 @@ export function initConversation(h_) {
       handlers.onScrolled(bottom);
     }
   }, { passive: true });
-  byId('messages').addEventListener('click', (event) => {
+  const messages = byId('messages');
+  messages.addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]');
-    if (button) handlers.onMessageAction(button.dataset.action, button.closest('li').dataset.key);
+    if (button) handlers.onMessageAction(button.dataset.action, button.closest('li').dataset.key, button.dataset.emoji);
   });
+  // Escape closes the picker or the delete question it is in.
+  messages.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    const li = event.target.closest('li.msg');
+    if (!li) return;
+    if (li.querySelector('.picker')) handlers.onMessageAction('closePicker', li.dataset.key);
+    else if (li.querySelector('.msg-confirm')) handlers.onMessageAction('cancelDelete', li.dataset.key);
+    else return;
+    event.preventDefault();
+  });
+  for (const id of ['conversation-actions', 'conversation-notice', 'composer']) {
+    byId(id).addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-conv]');
+      if (button) handlers.onConversationAction(button.dataset.conv);
+    });
+  }
   byId('new-messages').addEventListener('click', () => handlers.onJumpToNewest());
   const pointer = window.matchMedia('(pointer: coarse)');
   const fitKeys = () => {
@@ -112,12 +140,93 @@ function createItem(item) {
   const tick = h('span', { class: 'msg-tick', attrs: { 'aria-hidden': 'true' } });
   const status = h('span', { class: 'msg-status' });
   const actions = h('span', { class: 'msg-actions' });
+  const edited = h('span', { class: 'msg-edited', text: 'edited', hidden: true });
   return h(
     'li',
     { class: 'msg' },
-    h('div', { class: 'bubble' }, who, text, h('span', { class: 'msg-meta' }, when, tick, status, actions)),
+    h('div', { class: 'bubble' }, who, text, h('span', { class: 'msg-meta' }, when, edited, tick, status, actions)),
+    h('div', { class: 'msg-reactions' }),
     h('div', { class: 'msg-tools' }),
   );
+}
+
+/** A button with a visible icon and a hidden name (no aria-label: get_by_label('Message')
+ * must find only the box). */
+function toolButton(action, name, icon, props = {}) {
+  return h(
+    'button',
+    { type: 'button', class: `tool tool--${action}`, dataset: { action }, ...props },
+    h('span', { class: 'tool-icon', text: icon, attrs: { 'aria-hidden': 'true' } }),
+    h('span', { class: 'visually-hidden', text: name }),
+  );
+}
+
+/** The tools of one message: what is shown depends on state.tools (picker, delete question). */
+function showTools(el, m, state, canAct) {
+  const { tools } = state;
+  const mine = m.from === state.me;
+  const mode = !canAct ? 'none' : tools.deleting === m.key ? 'confirm' : tools.picking === m.key ? 'pick' : 'tools';
+  const shape = `${mode}:${mine}:${reactionOf(m, state.me)}`;
+  el.classList.toggle('is-open', mode === 'confirm' || mode === 'pick');
+  if (el.dataset.shape === shape) return;
+  el.dataset.shape = shape;
+  if (mode === 'none') {
+    el.replaceChildren();
+    return;
+  }
+  if (mode === 'confirm') {
+    const question = h('span', { class: 'msg-confirm-text', id: `ask-${m.key}`, text: 'Delete this message for everyone?' });
+    el.replaceChildren(h(
+      'div',
+      { class: 'msg-confirm', attrs: { role: 'group', 'aria-labelledby': `ask-${m.key}` } },
+      question,
+      h('button', { type: 'button', class: 'button button--danger button--small', id: 'confirm-delete', text: 'Delete for everyone', dataset: { action: 'confirmDelete' } }),
+      h('button', { type: 'button', class: 'button button--secondary button--small', text: 'Cancel', dataset: { action: 'cancelDelete' } }),
+    ));
+    return;
+  }
+  const react = toolButton('pickReaction', 'React', '☺', { id: `tools-${m.key}` });
+  react.setAttribute('aria-expanded', mode === 'pick' ? 'true' : 'false');
+  const own = mine ? [toolButton('edit', 'Edit message', '✎'), toolButton('askDelete', 'Delete message', '🗑')] : [];
+  const mineNow = reactionOf(m, state.me);
+  const picker = mode === 'pick' && h(
+    'div',
+    { class: 'picker', attrs: { role: 'group', 'aria-label': 'Pick a reaction' } },
+    REACTIONS.map((emoji, i) => h('button', {
+      type: 'button',
+      class: 'pick',
+      text: emoji,
+      id: i === 0 ? `pick-${m.key}` : undefined,
+      dataset: { action: 'react', emoji },
+      attrs: { 'aria-pressed': mineNow === emoji ? 'true' : 'false' },
+    })),
+  );
+  el.replaceChildren(react, ...own, ...(picker ? [picker] : []));
+}
+
+/** The reaction chips under a message: emoji and count; pressed when one is mine. */
+function showReactions(el, m, state, canAct) {
+  const entries = m.deleted ? [] : Object.entries(m.reactions || {}).filter(([, names]) => names.length);
+  const shape = JSON.stringify([entries, canAct]);
+  if (el.dataset.shape === shape) return;
+  el.dataset.shape = shape;
+  el.replaceChildren(...entries.map(([emoji, names]) => {
+    const mine = names.includes(state.me);
+    const who = names.map((n) => (n === state.me ? 'you' : n)).join(', ');
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: `chip${mine ? ' chip--mine' : ''}`,
+        disabled: !canAct,
+        title: who,
+        dataset: { action: 'react', emoji },
+        attrs: { 'aria-pressed': mine ? 'true' : 'false', 'aria-label': `${emoji} ${names.length}: ${who}` },
+      },
+      h('span', { text: emoji, attrs: { 'aria-hidden': 'true' } }),
+      h('span', { class: 'chip-count', text: String(names.length), attrs: { 'aria-hidden': 'true' } }),
+    );
+  }));
 }
 
 /** The buttons a failed message offers: Retry unless the server refused it for good. */
@@ -154,7 +263,15 @@ function updateItem(li, item, state, t) {
   li.dataset.clientId = m.client_id;
   const bubble = li.firstElementChild;
   setText(bubble.querySelector('.msg-who'), mine ? 'You: ' : `${m.from}: `);
-  setText(bubble.querySelector('.msg-text'), m.text);
+  const text = bubble.querySelector('.msg-text');
+  li.classList.toggle('msg--deleted', m.deleted);
+  if (m.deleted) setText(text, 'This message was deleted');
+  else setTextWithLinks(text, m.text);
+  bubble.querySelector('.msg-edited').hidden = !m.edited_at || m.deleted;
+  li.classList.toggle('msg--editing', Boolean(state.tools.editing && state.tools.editing.key === m.key));
+  const canAct = Boolean(m.id) && !m.deleted && state.net === 'online' && !state.blocked.has(state.route.with);
+  showReactions(li.children[1], m, state, canAct);
+  showTools(li.children[2], m, state, canAct);
   const when = bubble.querySelector('.msg-time');
   setText(when, time(m.ts));
   when.dateTime = m.ts;
@@ -212,6 +329,57 @@ function renderHeader(state, other) {
   const words = isMissing(state, other) ? 'No such user' : !connected ? 'Connecting…' : online ? 'Online' : 'Offline';
   setText(statusEl, words);
   statusEl.classList.toggle('is-online', connected && online);
+  const blocked = state.blocked.has(other);
+  const asking = state.tools.blocking === other;
+  const actions = byId('conversation-actions');
+  const shape = isMissing(state, other) ? 'none' : blocked ? 'unblock' : asking ? 'asking' : 'block';
+  if (actions.dataset.shape !== shape) {
+    actions.dataset.shape = shape;
+    const button = shape === 'unblock'
+      ? h('button', { type: 'button', id: 'block-button', class: 'button button--secondary button--small', text: 'Unblock', dataset: { conv: 'unblock' } })
+      : shape === 'block'
+        ? h('button', { type: 'button', id: 'block-button', class: 'button button--ghost button--small', text: 'Block', dataset: { conv: 'askBlock' } })
+        : null;
+    actions.replaceChildren(...(button ? [button] : []));
+  }
+  const notice = byId('conversation-notice');
+  const noticeShape = asking ? `asking:${other}` : blocked ? `blocked:${other}` : '';
+  notice.hidden = !noticeShape;
+  if (notice.dataset.shape !== noticeShape) {
+    notice.dataset.shape = noticeShape;
+    if (asking) {
+      notice.replaceChildren(h(
+        'div',
+        { class: 'confirm-bar', attrs: { role: 'group', 'aria-labelledby': 'block-question' } },
+        h('p', { id: 'block-question', text: `Block ${other}? They won’t be able to message you, and they won’t be told.` }),
+        h('div', { class: 'confirm-actions' },
+          h('button', { type: 'button', id: 'confirm-block', class: 'button button--danger button--small', text: 'Block', dataset: { conv: 'confirmBlock' } }),
+          h('button', { type: 'button', class: 'button button--secondary button--small', text: 'Cancel', dataset: { conv: 'cancelBlock' } })),
+      ));
+    } else if (blocked) {
+      notice.replaceChildren(h('p', { class: 'blocked-notice', text: `You blocked ${other}. You don’t get their messages; use Unblock above to write to each other again.` }));
+    } else {
+      notice.replaceChildren();
+    }
+  }
+}
+
+/** The message box while editing: the message's text, Save instead of Send, and Cancel. */
+function renderEditing(state) {
+  const box = byId('message');
+  const editing = state.tools.editing;
+  const key = editing ? editing.key : '';
+  if (key !== editingShown) {
+    if (!editingShown) draft = box.value;
+    box.value = editing ? editing.text : draft;
+    if (!editing) draft = '';
+    editingShown = key;
+    showLength(box.value);
+  }
+  setText(byId('send-button'), editing ? 'Save' : 'Send');
+  byId('cancel-edit').hidden = !editing;
+  byId('editing-note').hidden = !editing;
+  byId('composer').classList.toggle('composer--editing', Boolean(editing));
 }
 
 export function renderConversation(state, t) {
@@ -233,12 +401,15 @@ export function renderConversation(state, t) {
     byId('thread').setAttribute('aria-label', `Conversation history with ${other}`);
     landedOn = '';
     reportedAtBottom = true;
+    editingShown = '';
+    draft = '';
   }
   renderHeader(state, other);
   const typing = (state.typing.get(other) || 0) > Date.now();
   setText(byId('typing'), typing ? `${other} is typing…` : '');
   const missing = isMissing(state, other);
-  byId('composer').hidden = missing;
+  byId('composer').hidden = missing || state.blocked.has(other);
+  renderEditing(state);
   const nobody = byId('no-such-user');
   nobody.hidden = !missing;
   setText(nobody, missing ? `There is no one with the username ${other}. Check the spelling, or use Find user.` : '');

@@ -100,7 +100,8 @@ function updateRow(li, item, state) {
     setText(time, listTime(item.last.ts));
     time.dateTime = item.last.ts;
     const mine = item.last.from === state.me;
-    setText(preview, typing ? 'typing…' : (mine ? 'You: ' : '') + item.last.text.replace(/\s+/g, ' '));
+    const text = item.last.deleted ? 'This message was deleted' : item.last.text.replace(/\s+/g, ' ');
+    setText(preview, typing ? 'typing…' : (mine ? 'You: ' : '') + text);
   } else {
     setText(time, '');
     setText(preview, online ? 'Online' : 'Offline');
