@@ -53,6 +53,7 @@ def test_screenshots_of_a_real_conversation(
                 last_mine = m.send(sam, text)["id"]
             else:
                 s.send(maya, text)
+        m.call({"action": "edit", "id": last_mine, "text": "Yes! 12:30 works."}, "edited")
         j.send(maya, "Are you joining the planning call?")
         j.send(maya, "We're starting in 5.")
 
@@ -61,6 +62,7 @@ def test_screenshots_of_a_real_conversation(
         expect(messages(person.page)).to_have_count(len(CONVERSATION))
         s.call({"action": "read", "with": maya, "up_to": last_mine}, "read")
         expect(messages(person.page).last).to_have_attribute("data-status", "read")
+        expect(messages(person.page).last.locator(".msg-edited")).to_be_visible()
         s.typing(maya)
         expect(person.page.locator("#typing")).to_have_text("sam is typing…")
         person.page.get_by_label("Message").fill("Perfect, see you there")
