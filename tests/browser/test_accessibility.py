@@ -181,7 +181,8 @@ def test_no_serious_axe_violations_with_message_tools(
         m.login(seeded.me, PASSWORD)
         p.login(seeded.peer, PASSWORD)
         typo = m.send(seeded.peer, "See you at 12:03")["id"]
-        m.call({"action": "edit", "id": typo, "text": "See you at 12:30, https://example.org/map"}, "edited")
+        fixed = "See you at 12:30, https://example.org/map"
+        m.call({"action": "edit", "id": typo, "text": fixed}, "edited")
         oops = m.send(seeded.peer, "wrong chat, sorry")["id"]
         m.call({"action": "delete", "id": oops}, "deleted")
         theirs = p.send(seeded.me, "Great, booked a table.")["id"]
@@ -217,4 +218,5 @@ def test_no_serious_axe_violations_with_message_tools(
     expect(page.get_by_role("button", name="Unblock", exact=True)).to_be_visible()
     check(page, f"a11y-blocked-{scheme}-{device}")
     page.get_by_role("button", name="Unblock", exact=True).click()
-    expect(page.locator("#conversation-actions").get_by_role("button", name="Block", exact=True)).to_be_visible()
+    block = page.locator("#conversation-actions").get_by_role("button", name="Block", exact=True)
+    expect(block).to_be_visible()

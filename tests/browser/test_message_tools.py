@@ -29,7 +29,9 @@ def button(scope: Page | Locator, name: str) -> Locator:
     return scope.get_by_role("button", name=name, exact=True)
 
 
-def chat_pair(gateway: Gateway, people: Callable[..., Person], **kw: object) -> tuple[Person, Person]:
+def chat_pair(
+    gateway: Gateway, people: Callable[..., Person], **kw: object
+) -> tuple[Person, Person]:
     alice, bob = people(unique("alice"), **kw), people(unique("bob"))
     sign_up(alice, gateway.url)
     sign_up(bob, gateway.url)
@@ -38,7 +40,9 @@ def chat_pair(gateway: Gateway, people: Callable[..., Person], **kw: object) -> 
     return alice, bob
 
 
-def test_edit_and_delete_live_and_after_reload(gateway: Gateway, people: Callable[..., Person]) -> None:
+def test_edit_and_delete_live_and_after_reload(
+    gateway: Gateway, people: Callable[..., Person]
+) -> None:
     alice, bob = chat_pair(gateway, people)
     send(alice, "Lunch at noon?")
     send(alice, "Never mind this one")
@@ -96,13 +100,17 @@ def test_edit_and_delete_live_and_after_reload(gateway: Gateway, people: Callabl
         expect(row(person.page, "This message was deleted")).to_have_count(1)
         expect(row(person.page, "Lunch at one?").locator(".msg-edited")).to_be_visible()
         expect(row(person.page, "Never mind this one")).to_have_count(0)
-    preview = bob.page.locator("#conversation-list").get_by_role("link", name=re.compile(alice.name))
+    preview = bob.page.locator("#conversation-list").get_by_role(
+        "link", name=re.compile(alice.name)
+    )
     expect(preview).not_to_contain_text("Never mind")
     expect(preview).to_contain_text("This message was deleted")
     screenshot(bob.page, "edited-and-deleted")
 
 
-def test_react_and_unreact_live_and_after_reload(gateway: Gateway, people: Callable[..., Person]) -> None:
+def test_react_and_unreact_live_and_after_reload(
+    gateway: Gateway, people: Callable[..., Person]
+) -> None:
     alice, bob = chat_pair(gateway, people)
     send(alice, "Got the tickets!")
     theirs = row(bob.page, "Got the tickets!")
@@ -150,7 +158,9 @@ def test_react_and_unreact_live_and_after_reload(gateway: Gateway, people: Calla
     expect(row(bob.page, "Got the tickets!").locator(".chip")).to_have_count(0)
 
 
-def test_block_and_unblock_live_and_after_reload(gateway: Gateway, people: Callable[..., Person]) -> None:
+def test_block_and_unblock_live_and_after_reload(
+    gateway: Gateway, people: Callable[..., Person]
+) -> None:
     alice, bob = chat_pair(gateway, people)
     carol = people(unique("carol"))
     sign_up(carol, gateway.url)
@@ -176,7 +186,9 @@ def test_block_and_unblock_live_and_after_reload(gateway: Gateway, people: Calla
     # bob is not told; what he sends does not reach alice, while carol's does
     send(bob, "are you there?")
     send(carol, "hi from carol")
-    carol_row = alice.page.locator("#conversation-list").get_by_role("link", name=re.compile(carol.name))
+    carol_row = alice.page.locator("#conversation-list").get_by_role(
+        "link", name=re.compile(carol.name)
+    )
     expect(carol_row).to_contain_text("hi from carol")
     expect(row(alice.page, "are you there?")).to_have_count(0)
 
@@ -195,10 +207,14 @@ def test_block_and_unblock_live_and_after_reload(gateway: Gateway, people: Calla
     expect(row(alice.page, "back again")).to_have_count(1)
 
 
-def test_tools_are_reachable_by_touch_on_a_phone(gateway: Gateway, people: Callable[..., Person]) -> None:
+def test_tools_are_reachable_by_touch_on_a_phone(
+    gateway: Gateway, people: Callable[..., Person]
+) -> None:
     alice = people(unique("alice"), viewport=PHONE)
     alice.context.close()
-    context = alice.context.browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)  # type: ignore[union-attr]
+    browser = alice.context.browser
+    assert browser
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     alice.context, alice.page = context, context.new_page()
     alice.watch(alice.page)
     bob = people(unique("bob"))

@@ -65,7 +65,7 @@ export function initConversation(h_) {
   });
   box.addEventListener('input', () => {
     showLength(box.value);
-    if (box.value.trim()) handlers.onTyping();
+    if (box.value.trim() && !editingShown) handlers.onTyping(); // an edit is not "typing…"
   });
   thread.addEventListener('scroll', () => {
     if (thread.scrollTop < LOAD_OLDER_WITHIN_PX) handlers.onNeedOlder();
