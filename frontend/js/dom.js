@@ -1,5 +1,7 @@
 // Small DOM helpers. User text only ever reaches the page through textContent.
 
+import { linkParts } from './format.js';
+
 /**
  * Builds an element. `props` keys: class, text, dataset (object), attrs (object),
  * on (object of event handlers), and any plain DOM property (hidden, type, href...).
@@ -69,19 +71,6 @@ export function avatar(name, extraClass = '') {
   });
 }
 
-const URLISH = /\bhttps?:\/\/[^\s<>"]+/gi;
-const TRAILING = /[.,;:!?'")\]}]+$/;
-
-/** An http(s) URL in `candidate`, or null (anything else, javascript: too, stays text). */
-function safeUrl(candidate) {
-  try {
-    const url = new URL(candidate);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Sets a message's text, with each http(s) URL in it a link opening in a new tab. Built
  * with DOM nodes only (no HTML parsing); only redraws when the text changed.
@@ -90,21 +79,13 @@ export function setTextWithLinks(el, text) {
   if (el.dataset.text === text && el.dataset.linked === '1') return;
   el.dataset.text = text;
   el.dataset.linked = '1';
-  const nodes = [];
-  let at = 0;
-  for (const match of text.matchAll(URLISH)) {
-    const raw = match[0].replace(TRAILING, '');
-    const href = safeUrl(raw);
-    if (!href) continue;
-    if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
+  el.replaceChildren(...linkParts(text).map((part) => {
+    if (!part.href) return document.createTextNode(part.text);
     const a = document.createElement('a');
-    a.href = href;
+    a.href = part.href;
     a.target = '_blank';
     a.rel = 'noopener noreferrer';
-    a.textContent = raw;
-    nodes.push(a);
-    at = match.index + raw.length;
-  }
-  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
-  el.replaceChildren(...nodes);
+    a.textContent = part.text;
+    return a;
+  }));
 }

@@ -1,4 +1,4 @@
-// Times and dates in the reader's own time zone and language.
+// Times and dates in the reader's own time zone and language; the links in a message's text.
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const weekdayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long' });
@@ -47,4 +47,36 @@ export function listTime(ts, now = new Date()) {
   if (ago === 0) return time(ts);
   if (ago > 0 && ago < 7) return shortWeekdayFormat.format(d);
   return shortDateFormat.format(d);
+}
+
+const URLISH = /\bhttps?:\/\/[^\s<>"]+/gi;
+const TRAILING = /[.,;:!?'")\]}]+$/;
+
+/** An http(s) URL, or null (anything else, javascript: too, stays text). */
+function safeUrl(candidate) {
+  try {
+    const url = new URL(candidate);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A message's text cut into parts: {text} plain, or {text, href} for an http(s) URL
+ * (trailing punctuation stays outside the link).
+ */
+export function linkParts(text) {
+  const parts = [];
+  let at = 0;
+  for (const match of text.matchAll(URLISH)) {
+    const raw = match[0].replace(TRAILING, '');
+    const href = safeUrl(raw);
+    if (!href) continue;
+    if (match.index > at) parts.push({ text: text.slice(at, match.index) });
+    parts.push({ text: raw, href });
+    at = match.index + raw.length;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at) });
+  return parts;
 }

@@ -197,3 +197,14 @@ test('errors of edit, delete, react and block are announced; leaving the chat cl
   ({ state } = run(state, { type: 'route', route: { name: 'home' } }));
   assert.equal(state.tools.picking, '');
 });
+
+test('links: http(s) URLs only, trailing punctuation outside, javascript: stays text', async () => {
+  const { linkParts } = await import('../../frontend/js/format.js');
+  assert.deepEqual(linkParts('see https://example.org/a?b=1. ok'), [
+    { text: 'see ' }, { text: 'https://example.org/a?b=1', href: 'https://example.org/a?b=1' }, { text: '. ok' },
+  ]);
+  assert.deepEqual(linkParts('javascript:alert(1) and JAVASCRIPT://x'), [{ text: 'javascript:alert(1) and JAVASCRIPT://x' }]);
+  assert.deepEqual(linkParts('(http://x.test/p)'), [{ text: '(' }, { text: 'http://x.test/p', href: 'http://x.test/p' }, { text: ')' }]);
+  assert.deepEqual(linkParts('ftp://x.test data:text/html,hi'), [{ text: 'ftp://x.test data:text/html,hi' }]);
+  assert.deepEqual(linkParts(''), []);
+});
