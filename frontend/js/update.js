@@ -788,7 +788,7 @@ const EVENTS = {
   askDelete(s, { key }, out) {
     const m = openMessage(s, key);
     if (!m || m.from !== s.me || !m.id || m.deleted) return;
-    s.tools = { ...freshTools(), deleting: key, editing: s.tools.editing };
+    s.tools = { ...freshTools(), deleting: key }; // an edit in progress ends: one Cancel at a time
     out.push({ type: 'focus', id: 'confirm-delete' });
   },
   cancelDelete(s, { key }, out) {

@@ -107,6 +107,9 @@ test('their delete while I edit that message ends the edit; tombstones come from
   })).state;
   assert.equal(byId(reloaded, 3).deleted, true);
   assert.equal(byId(reloaded, 4).edited_at, 'T');
+  const editingThenDelete = run(talking(), { type: 'edit', key: byText(talking(), 'mine').key });
+  const both = run(editingThenDelete.state, { type: 'askDelete', key: byText(talking(), 'mine').key }).state;
+  assert.equal(both.tools.editing, null, 'asking to delete ends an edit (one Cancel on the page)');
   const last = run(talking(), frame({ type: 'deleted', id: id(2), with: ME })).state.conversations.get(BOB).last;
   assert.equal(last.deleted, true);
 });
