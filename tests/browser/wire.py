@@ -31,6 +31,8 @@ class Client:
         self.ws.send(json.dumps(frame))
         while True:
             reply = json.loads(self.ws.recv(timeout=TIMEOUT))
+            if reply["type"] == reply_type and "id" in frame and reply.get("id") != frame["id"]:
+                continue  # the same kind of frame pushed for another message (edit, react...)
             if reply["type"] in (reply_type, "error"):
                 assert reply["type"] == reply_type, reply
                 return reply
