@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from chalicelib.ratelimit import Counts
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message: the upload it came from (``id``, which names its
+    blob) and what the sender declared and the storage confirmed."""
+
+    id: str
+    name: str
+    type: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -26,8 +38,12 @@ class Message:
     deleted: bool = False
     reactions: tuple[tuple[str, str], ...] = ()  # (username, emoji), by username
     withheld: bool = False  # the recipient blocks the sender: the sender's view only
+    # issue 14; a tombstone has none
+    attachment: Attachment | None = None
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, download_url: Callable[[Attachment], str] | None = None) -> dict[str, Any]:
+        """The message as frames carry it; ``download_url`` signs its attachment's URL
+        (afresh for every frame), and without it the attachment has no ``url``."""
         wire: dict[str, Any] = {
             "id": self.id,
             "from": self.sender,
@@ -42,6 +58,11 @@ class Message:
             wire["deleted"] = True
         elif self.reactions:
             wire["reactions"] = reactions_by_emoji(self.reactions)
+        if self.attachment and not self.deleted:
+            a = self.attachment
+            wire["attachment"] = {"id": a.id, "name": a.name, "type": a.type, "size": a.size}
+            if download_url is not None:
+                wire["attachment"]["url"] = download_url(a)
         return wire
 
 
@@ -91,6 +112,24 @@ class Conversation:
     unread: int
     read_up_to: str = ""  # newest message id of ``other``'s that this person has read
     their_read_up_to: str = ""  # newest message id of this person's that ``other`` has read
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One ``upload`` request: the blob its owner may POST, until ``expires_at`` unless
+    a send attaches it. ``client_id`` is the send (of ``owner``) that claimed it."""
+
+    id: str
+    owner: str
+    name: str
+    type: str
+    size: int  # declared: the most bytes the POST may carry, and what send requires
+    created_at: float
+    expires_at: float
+    client_id: str = ""  # "" while unattached
+
+    def attachment(self) -> Attachment:
+        return Attachment(self.id, self.name, self.type, self.size)
 
 
 class SaveOutcome(Enum):
@@ -195,7 +234,9 @@ class Store(Protocol):
         DUPLICATE with the earlier message and changes nothing; an unknown
         recipient returns NO_SUCH_USER. When the recipient blocks the sender,
         the message is stored ``withheld`` (the result's message says so): the
-        sender's summary moves, the recipient's is untouched."""
+        sender's summary moves, the recipient's is untouched. The message's
+        ``attachment`` (issue 14) is stored with it and in both summaries' ``last``;
+        ``edit_message`` and ``set_reaction`` keep it, ``delete_message`` drops it."""
         ...
 
     def history(
@@ -290,4 +331,31 @@ class Store(Protocol):
     ) -> dict[str, frozenset[str]]:
         """``connections_of``, but a user with a block between them and
         ``sender`` (either way) maps to empty: who a push from ``sender`` may reach."""
+        ...
+
+    # attachments (issue 14)
+    def put_upload(self, upload: Upload) -> None:
+        """Record a new upload (its id is fresh and random)."""
+        ...
+
+    def get_upload(self, upload_id: str, *, now: float) -> Upload | None:
+        """The upload; None when unknown, or unattached and expired by ``now``."""
+        ...
+
+    def claim_upload(
+        self, upload_id: str, owner: str, client_id: str, *, now: float
+    ) -> Upload | None:
+        """Atomically mark ``owner``'s upload as attached by their send ``client_id``
+        (no longer expiring); the same ``client_id`` may claim it again (a retried
+        send). None when unknown, another's, expired unattached, or claimed by another
+        send."""
+        ...
+
+    def release_upload(self, upload_id: str, client_id: str, *, expires_at: float) -> None:
+        """Undo ``client_id``'s claim (its send stored nothing): unattached again,
+        expiring at ``expires_at``. Nothing happens when another send holds it."""
+        ...
+
+    def delete_upload(self, upload_id: str) -> None:
+        """Forget the upload (its message was deleted); idempotent."""
         ...
