@@ -8,7 +8,10 @@ import { createRouter } from './router.js';
 import { isUsername, readConfig } from './rules.js';
 import { createState, threadOf, totalUnread } from './state.js';
 import { newClientId, outbox, session } from './storage.js';
-import { canWrite, update, wantsMoreConversations, wantsOlderHistory } from './update.js';
+import {
+  canWrite, linkIsStale, update, wantsMoreConversations, wantsOlderHistory,
+} from './update.js';
+import { createUploads, download } from './uploads.js';
 import {
   clearAccountFields, initAccount, renderAccount, showAccount,
 } from './views/account.js';
@@ -28,6 +31,8 @@ const MESSAGE_ACTIONS = new Set([
 ]);
 /** Events the conversation's own buttons may dispatch (their data-conv is the event type). */
 const CONVERSATION_ACTIONS = new Set(['askBlock', 'cancelBlock', 'confirmBlock', 'unblock', 'cancelEdit']);
+/** Events the buttons of a file being sent may dispatch (their data-upload is the event type). */
+const UPLOAD_ACTIONS = new Set(['cancelUpload', 'retryUpload', 'dismissUpload']);
 /** Events the Account dialog's buttons may dispatch (their data-account is the event type). */
 const ACCOUNT_ACTIONS = new Set([
   'closeAccount', 'askSignOutEverywhere', 'cancelSignOutEverywhere', 'signOutEverywhere',
@@ -45,6 +50,7 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     visible: document.visibilityState === 'visible',
   });
   let drawQueued = false;
+  const uploads = createUploads((event) => dispatch(event), rules.uploadTypes);
   const connection = new Connection(websocketUrl || defaultWebsocketUrl(), {
     onOpen: () => dispatch({ type: 'open' }),
     onFrame: (frame) => dispatch({ type: 'frame', frame, now: Date.now() }),
@@ -75,6 +81,8 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     dialog: ({ op }) => showAccount(op === 'open'),
     later: ({ ms, event }) => setTimeout(() => dispatch(event), ms),
     reconnect: () => connection.reconnectNow(),
+    upload: (effect) => uploads.run(effect),
+    download,
   };
 
   function focus({ id, view, with: other }) {
@@ -150,6 +158,25 @@ export function start(rawConfig = window.CHAT_CONFIG) {
     // Block, Unblock, their confirmation, Cancel of an edit (data-conv)
     onConversationAction(action) {
       if (CONVERSATION_ACTIONS.has(action)) dispatch({ type: action });
+    },
+    // Attach, a drop or a paste: each file is held under a fresh client_id while it is sent
+    onFiles(chosen) {
+      const files = chosen.map((file) => {
+        const clientId = newClientId();
+        uploads.hold(clientId, file);
+        return { clientId, name: file.name, type: file.type, size: file.size };
+      });
+      dispatch({ type: 'attach', files, ts: new Date().toISOString() });
+    },
+    onUploadAction(action, clientId) {
+      if (UPLOAD_ACTIONS.has(action)) dispatch({ type: action, clientId, now: Date.now() });
+    },
+    onLinkBroken: (key) => dispatch({ type: 'linkBroken', key, now: Date.now() }),
+    onDownload(key) {
+      const now = Date.now();
+      if (!linkIsStale(state, key, now)) return false; // the link as it is
+      dispatch({ type: 'refreshDownload', key, now });
+      return true;
     },
   });
 

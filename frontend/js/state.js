@@ -39,6 +39,33 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
     // the open conversation's message tools: editing {key, id, text}; confirming a delete
     // (key); the reaction picker open (key); confirming a block (username)
     tools: freshTools(),
+    // files being sent, in the order chosen: clientId -> Upload (see uploads below)
+    uploads: new Map(),
+    // when a refresh of each message's expired link was last asked: key -> ms
+    linkRefreshedAt: new Map(),
+    downloadWanted: '', // the message whose download waits for a refreshed link
+  };
+}
+
+/*
+ * An Upload (state.uploads), from the file chosen to the message that carries it:
+ *   status 'preparing'  the browser reads (and maybe scales) the file
+ *          'queued'     ready, waiting for the connection (asked once it is back)
+ *          'asking'     the `upload` frame went out; its reply gives where to POST
+ *          'posting'    the file is being POSTed (progress 0..100)
+ *          'failed'     error says why; Retry unless final (final: refused for good)
+ *   Once the POST is done it leaves state.uploads and becomes a pending message whose
+ *   `attachment` names the upload (sent, and kept in the outbox, like any message).
+ */
+export function newUpload({ clientId, to, name, type, size, ts }) {
+  return {
+    clientId, to, name, type, size, ts,
+    status: 'preparing',
+    progress: 0,
+    uploadId: '', url: '', fields: null, expiresAt: 0, // from the `upload` reply
+    previewUrl: '', // a blob: URL of the file (photos), for the sender's own copy
+    error: '', final: false, waitUntil: 0,
+    auto: false, // a failure to reach the server: tried again after the next welcome too
   };
 }
 
@@ -72,6 +99,9 @@ export function resetAccount(state) {
   state.account = freshAccount();
   state.blocked.clear();
   state.tools = freshTools();
+  state.uploads.clear();
+  state.linkRefreshedAt.clear();
+  state.downloadWanted = '';
 }
 
 function emptyThread() {
@@ -144,6 +174,9 @@ export function upsertMessage(state, wire, status = 'sent') {
     edited_at: wire.edited_at || '', // set once it was edited
     deleted: Boolean(wire.deleted), // a tombstone: deleted for everyone, no text
     reactions: wire.reactions || {}, // emoji -> [usernames]
+    // {id, name, type, size, url}; a copy not yet from the server has `local: true` and
+    // the file's own blob: URL (or '') as its url
+    attachment: wire.deleted ? null : wire.attachment || null,
   };
   t.messages.set(key, message);
   if (message.id) t.keyById.set(message.id, key);
@@ -154,9 +187,11 @@ export function upsertMessage(state, wire, status = 'sent') {
 function takeChanges(m, wire) {
   if (typeof wire.text === 'string' && wire.text !== m.text) m.text = wire.text;
   if (wire.edited_at && wire.edited_at !== m.edited_at) m.edited_at = wire.edited_at;
+  if (wire.attachment && !wire.deleted) m.attachment = wire.attachment; // a freshly signed url
   if (wire.deleted && !m.deleted) {
     m.deleted = true;
     m.text = '';
+    m.attachment = null;
   }
   if (wire.reactions) m.reactions = wire.reactions;
 }
@@ -215,7 +250,21 @@ export function newestFrom(t, sender) {
 export const summaryOf = (m) => ({
   id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts, client_id: m.client_id,
   ...(m.deleted ? { deleted: true } : {}), ...(m.edited_at ? { edited_at: m.edited_at } : {}),
+  ...(m.attachment ? { attachment: m.attachment } : {}),
 });
+
+export const isPhoto = (attachment) => Boolean(attachment) && /^image\//.test(attachment.type);
+
+/**
+ * A message in one line, for the conversations list and announcements: its text, else
+ * what it carries ("Photo", "📎 report.pdf").
+ */
+export function previewText(m) {
+  if (m.deleted) return 'This message was deleted';
+  const text = (m.text || '').replace(/\s+/g, ' ').trim();
+  if (text || !m.attachment) return text;
+  return isPhoto(m.attachment) ? '📷 Photo' : `📎 ${m.attachment.name}`;
+}
 
 /** Keeps the conversations list's `last` in step with a message. */
 export function touchConversation(state, m) {
@@ -291,7 +340,8 @@ export function applyConversations(state, frame, kind = 'first') {
 }
 
 /**
- * Merges a history page. `kind` is what we asked for: 'latest' (no `before`) or 'older'.
+ * Merges a history page. `kind` is what we asked for: 'latest' (no `before`), 'older', or
+ * 'refresh' (a page asked again for fresh links: it says nothing about what is older).
  */
 export function applyHistory(state, other, messages, more, kind) {
   const t = thread(state, other);
@@ -306,7 +356,7 @@ export function applyHistory(state, other, messages, more, kind) {
   }
   for (const wire of messages) upsertMessage(state, wire);
   const after = oldestId(t);
-  if (kind === 'older' || !before || after !== before || !messages.length) t.hasMore = more;
+  if (kind !== 'refresh' && (kind === 'older' || !before || after !== before || !messages.length)) t.hasMore = more;
   t.loaded = true;
   t.loading = null;
   t.error = '';

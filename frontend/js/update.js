@@ -6,12 +6,15 @@
 
 import { BYE_WORDS, describeError, retryAfter } from './errors.js';
 import { chatPath } from './router.js';
-import { checkRegistration, isUsername, textFits, textLength } from './rules.js';
+import {
+  checkRegistration, cleanFileName, humanSize, isUsername, notAllowedWords, SCALED_TYPES, sizeFits, textFits, textLength,
+  tooBigWords, typeAllowed,
+} from './rules.js';
 import { current, enableMapSet, isDraft, produce } from './vendor/immer.js';
 import {
   applyConversations, applyHistory, applyReaction, applyRead, findById, freshAccount, freshScroll, freshTools, isMissing,
-  newestFrom, oldestId, otherParty, reactionOf, resetAccount, sortedMessages, summaryOf, thread, touchConversation,
-  upsertMessage,
+  newestFrom, newUpload, oldestId, otherParty, previewText, reactionOf, resetAccount, sortedMessages, summaryOf, thread,
+  touchConversation, upsertMessage,
 } from './state.js';
 
 export const HISTORY_PAGE = 50;
@@ -25,6 +28,12 @@ const PREVIEW_CHARS = 140;
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '🔥', '👎'];
 /** Send errors about the message itself: sending it again gets the same answer. */
 const FINAL_SEND_ERRORS = new Set(['no_such_user', 'invalid', 'too_large']);
+/** A presigned POST with less time left than this is asked for anew rather than used. */
+export const POST_MARGIN_MS = 30 * 1000;
+/** An expired link is refreshed (history asked again) at most this often per message. */
+export const LINK_REFRESH_MS = 60 * 1000;
+/** Download links are signed for an hour; one older than this is refreshed before a download. */
+export const LINK_FRESH_MS = 50 * 60 * 1000;
 
 enableMapSet(); // the state keeps its collections in Maps
 
@@ -45,12 +54,38 @@ enableMapSet(); // the state keeps its collections in Maps
  *   {type: 'dialog', op: 'open'|'close'}          show or close the Account dialog
  *   {type: 'later', ms, event}                     dispatch `event` after `ms`
  *   {type: 'reconnect'}                            skip the connection's backoff wait
+ *   {type: 'upload', op: 'prepare', clientId, name, scale}
+ *                                                  read the file held for clientId (scale a photo
+ *                                                  down); answers with event `prepared`
+ *                                                  {clientId, name, fileType, size, previewUrl}
+ *   {type: 'upload', op: 'post', clientId, url, fields}
+ *                                                  POST it; answers uploadProgress, uploadPosted
+ *                                                  or uploadFailed
+ *   {type: 'upload', op: 'forget', clientId, keepPreview?}
+ *                                                  stop any POST and let go of the file (and of
+ *                                                  its blob: preview unless keepPreview)
+ *   {type: 'download', url, name}                  download this link (after refreshing it)
  */
 
 // predicates app.js also asks (to know whether an intent would do anything)
 
 export const signedIn = (state) => state.phase === 'signed-in';
 export const canSend = (state) => signedIn(state) && state.net === 'online';
+
+/** Whether files can be attached in the open conversation now. */
+export const canAttach = (state) =>
+  state.rules.uploadTypes.length > 0 && state.route.name === 'chat' && state.phase !== 'signed-out'
+  && !isMissing(state, state.route.with) && !state.blocked.has(state.route.with);
+
+/**
+ * Whether the Download link of this message of the open conversation is probably expired
+ * (older than LINK_FRESH_MS): the click then refreshes it first (event `refreshDownload`).
+ */
+export function linkIsStale(state, key, now) {
+  const m = openMessage(state, key);
+  const a = m && m.attachment;
+  return Boolean(a && !a.local && a.fetchedAt && now - a.fetchedAt > LINK_FRESH_MS);
+}
 
 /** Whether a message with this text can be written now (the composer keeps it otherwise). */
 export const canWrite = (state, text) =>
@@ -182,7 +217,109 @@ function findOwn(s, clientId) {
 }
 
 function sendMessageFrame(s, out, m) {
-  send(s, out, { action: 'send', to: m.to, text: m.text, client_id: m.client_id });
+  const attachment = m.attachment ? { attachment: m.attachment.id } : {};
+  send(s, out, { action: 'send', to: m.to, text: m.text, client_id: m.client_id, ...attachment });
+}
+
+/** What the outbox keeps of a message (its attachment without the links, which expire). */
+function outboxItem(m) {
+  const item = { client_id: m.client_id, to: m.to, text: m.text, ts: m.ts };
+  if (m.attachment) {
+    const { id: upload, name, type, size } = m.attachment;
+    item.attachment = { id: upload, name, type, size };
+  }
+  return item;
+}
+
+// uploads (state.uploads; the steps are described in state.js)
+
+const forgetFile = (clientId, keepPreview = false) => ({ type: 'upload', op: 'forget', clientId, keepPreview });
+
+/** Lets go of every file in progress (signing out, another account). */
+function forgetUploads(s, out) {
+  for (const clientId of s.uploads.keys()) out.push(forgetFile(clientId));
+  s.uploads.clear();
+}
+
+/** A file that cannot be sent as it is: said at once, shown in the tray until dismissed. */
+function refuseUpload(s, out, u, words) {
+  u.status = 'failed';
+  u.error = words;
+  u.final = true;
+  out.push(forgetFile(u.clientId), { type: 'announce', text: words });
+}
+
+function failUpload(s, out, u, words, { waiting = false, auto = false } = {}) {
+  u.status = 'failed';
+  u.error = words;
+  u.progress = 0;
+  u.auto = auto;
+  out.push({ type: 'announce', text: `${words} ${waiting ? 'You can retry it then.' : 'You can retry it.'}` });
+}
+
+/** Asks the server where to POST (the reply is matched by client_id), or waits for the connection. */
+function askUpload(s, out, u) {
+  u.uploadId = '';
+  u.url = '';
+  u.fields = null;
+  u.expiresAt = 0;
+  u.progress = 0;
+  const frame = { action: 'upload', name: u.name, type: u.type, size: u.size, client_id: u.clientId };
+  u.status = send(s, out, frame) ? 'asking' : 'queued';
+}
+
+function postUpload(s, out, u) {
+  u.status = 'posting';
+  u.progress = 0;
+  u.error = '';
+  u.auto = false;
+  out.push({ type: 'upload', op: 'post', clientId: u.clientId, url: u.url, fields: u.fields });
+}
+
+/** Goes on from where the upload stands: a POST still valid is used, else one is asked for. */
+function startUpload(s, out, u, now) {
+  if (u.uploadId && u.expiresAt - POST_MARGIN_MS > now) postUpload(s, out, u);
+  else askUpload(s, out, u);
+}
+
+/** What a refused `upload` frame means, in words. */
+function uploadErrorWords(frame, u, rules) {
+  if (frame.code === 'too_large') return tooBigWords(u.name, rules);
+  if (frame.code === 'invalid') return notAllowedWords(u.name, rules);
+  if (frame.code === 'rate_limited') return `${u.name} not sent: ${describeError({ ...frame, action: 'upload' }, rules)}`;
+  return `${u.name} not sent: ${describeError(frame, rules)}`;
+}
+
+/**
+ * Asks again for the history page holding this message, so its attachment comes with a
+ * freshly signed link; at most once a minute per message (no loop on a link that stays
+ * broken). Returns whether it asked.
+ */
+function refreshLink(s, out, key, now) {
+  if (s.route.name !== 'chat') return false;
+  const other = s.route.with;
+  const t = s.threads.get(other);
+  const m = t && t.messages.get(key);
+  if (!m || !m.id || !m.attachment || m.attachment.local || t.loading) return false;
+  const last = s.linkRefreshedAt.get(key);
+  if (last !== undefined && now - last < LINK_REFRESH_MS) return false;
+  const next = sortedMessages(t).find((x) => x.id && x.id > m.id); // the page before it holds m
+  const frame = { action: 'history', with: other, limit: HISTORY_PAGE, ...(next ? { before: next.id } : {}) };
+  if (!send(s, out, frame)) return false;
+  t.loading = 'refresh';
+  s.linkRefreshedAt.set(key, now);
+  return true;
+}
+
+/** Notes when the links of these stored messages were signed (they last an hour). */
+function stampLinks(s, other, wires, now) {
+  const t = s.threads.get(other);
+  if (!t || !now) return;
+  for (const wire of wires) {
+    const key = wire.attachment && wire.id && t.keyById.get(wire.id);
+    const m = key && t.messages.get(key);
+    if (m && m.attachment && !m.attachment.local) m.attachment = { ...m.attachment, fetchedAt: now };
+  }
 }
 
 function resume(s, out) {
@@ -204,6 +341,7 @@ function signedOut(s, out, notice = '', { stay = false } = {}) {
   if (s.me) out.push({ type: 'outbox', op: 'clear', username: s.me });
   out.push({ type: 'session', op: 'clear' }, { type: 'clear', field: 'search' });
   s.token = null;
+  forgetUploads(s, out);
   resetAccount(s);
   s.phase = 'signed-out';
   s.auth = { busy: null, error: '', notice };
@@ -219,9 +357,12 @@ function submitAuth(s, out, frame, busy) {
 
 // server frames
 
-function onWelcome(s, frame, out) {
+function onWelcome(s, frame, out, now) {
   const fromSignIn = s.phase === 'signed-out';
-  if (s.me && s.me !== frame.username) resetAccount(s);
+  if (s.me && s.me !== frame.username) {
+    forgetUploads(s, out);
+    resetAccount(s);
+  }
   s.me = frame.username;
   s.token = frame.token;
   s.phase = 'signed-in';
@@ -244,9 +385,13 @@ function onWelcome(s, frame, out) {
   if (s.route.name === 'chat') requestHistory(s, out, s.route.with, 'latest');
   out.push({ type: 'outbox', op: 'read', username: s.me }); // answered by the 'outbox' event
   if (s.search.query) askUsers(s, out, s.search.query);
+  // Files chosen while offline go now; so do those that could not reach the server.
+  for (const u of s.uploads.values()) {
+    if (u.status === 'queued' || (u.status === 'failed' && u.auto)) startUpload(s, out, u, now);
+  }
 }
 
-function onMessage(s, frame, out) {
+function onMessage(s, frame, out, now) {
   const other = otherParty(s, frame);
   const isNew = !s.conversations.has(other);
   const { message, added } = upsertMessage(s, frame);
@@ -260,9 +405,11 @@ function onMessage(s, frame, out) {
     if (!isReading(s, other)) conv.unread += 1;
     const open = s.route.name === 'chat' && s.route.with === other;
     if (open && !s.scroll.atBottom) s.scroll.newBelow = true;
-    const preview = frame.text.length > PREVIEW_CHARS ? `${frame.text.slice(0, PREVIEW_CHARS)}…` : frame.text;
+    const text = previewText(frame);
+    const preview = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
     out.push({ type: 'announce', text: `New message from ${frame.from}: ${preview}` });
   }
+  stampLinks(s, other, [frame], now);
   markRead(s, out);
 }
 
@@ -324,7 +471,9 @@ function onError(s, frame, out, now) {
       out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: frame.client_id });
       if (!m || m.id) return;
       m.status = 'failed';
-      m.error = describeError(frame, s.rules);
+      m.error = m.attachment && frame.code === 'invalid'
+        ? `${m.attachment.name} could not be sent: the upload was refused or has expired.`
+        : describeError(frame, s.rules);
       m.final = FINAL_SEND_ERRORS.has(frame.code);
       if (frame.code === 'no_such_user') s.known.set(m.to, false);
       let next = m.final ? 'You can dismiss it.' : 'You can retry it.';
@@ -366,6 +515,28 @@ function onError(s, frame, out, now) {
     case 'users':
       if ('search' in (s.usersAsked.shift() || { search: '' })) s.search.results = [];
       return;
+    case 'upload': {
+      const u = s.uploads.get(frame.client_id);
+      if (!u || u.status !== 'asking') return; // cancelled, or an answer to an earlier ask
+      if (frame.code === 'unauthenticated' && s.token) {
+        u.status = 'queued'; // asked again after the welcome
+        s.phase = 'resuming';
+        resume(s, out);
+        return;
+      }
+      const words = uploadErrorWords(frame, u, s.rules);
+      if (frame.code === 'too_large' || frame.code === 'invalid') {
+        refuseUpload(s, out, u, words);
+        return;
+      }
+      failUpload(s, out, u, words, { waiting: frame.code === 'rate_limited' });
+      if (frame.code === 'rate_limited') {
+        const wait = retryAfter(frame) || 1;
+        u.waitUntil = now + wait * 1000;
+        out.push({ type: 'later', ms: wait * 1000, event: { type: 'uploadWaitOver', clientId: u.clientId } });
+      }
+      return;
+    }
     default:
       // unauthenticated: the server no longer knows this connection; sign it in again
       if (frame.code === 'unauthenticated' && s.token) {
@@ -380,10 +551,18 @@ const FRAMES = {
   message: onMessage,
   ack: onAck,
   error: onError,
-  history(s, frame, out) {
+  history(s, frame, out, now) {
     const t = thread(s, frame.with);
     const messages = frame.messages || [];
-    applyHistory(s, frame.with, messages, Boolean(frame.more), t.loading || 'latest');
+    const kind = t.loading || 'latest';
+    applyHistory(s, frame.with, messages, Boolean(frame.more), kind);
+    stampLinks(s, frame.with, messages, now);
+    if (kind === 'refresh' && s.downloadWanted) {
+      // A download that waited for its link to be signed afresh.
+      const m = t.messages.get(s.downloadWanted);
+      s.downloadWanted = '';
+      if (m && m.attachment && m.attachment.url) out.push({ type: 'download', url: m.attachment.url, name: m.attachment.name });
+    }
     if (messages.length) s.known.set(frame.with, true);
     else checkExists(s, out, frame.with); // nothing to read: maybe there is no such person
     markRead(s, out);
@@ -473,6 +652,7 @@ const FRAMES = {
     m.deleted = true;
     m.text = '';
     m.reactions = {};
+    m.attachment = null;
     const tools = s.tools;
     if (tools.editing && tools.editing.key === m.key) {
       tools.editing = null;
@@ -502,6 +682,16 @@ const FRAMES = {
     s.blocked.clear();
     for (const name of frame.items || []) s.blocked.set(name, true);
   },
+  /** Where to POST a file (the reply to `upload`, matched by client_id). */
+  upload(s, frame, out, now) {
+    const u = s.uploads.get(frame.client_id);
+    if (!u || u.status !== 'asking' || typeof frame.upload_id !== 'string' || typeof frame.url !== 'string') return;
+    u.uploadId = frame.upload_id;
+    u.url = frame.url;
+    u.fields = frame.fields && typeof frame.fields === 'object' ? frame.fields : {};
+    u.expiresAt = now + (Number(frame.expires_in) > 0 ? frame.expires_in : 900) * 1000;
+    postUpload(s, out, u);
+  },
 };
 
 // all events
@@ -526,6 +716,7 @@ const EVENTS = {
     s.net = status;
     if (status !== 'offline') return;
     if (s.phase === 'signed-in') s.phase = 'resuming';
+    for (const u of s.uploads.values()) if (u.status === 'asking') u.status = 'queued'; // no reply will come
     s.usersAsked = [];
     for (const t of s.threads.values()) t.loading = null;
     s.conversationsPage.loading = null;
@@ -546,6 +737,7 @@ const EVENTS = {
     if (!signedIn(s)) return;
     for (const item of items) {
       const wire = { from: s.me, to: item.to, text: item.text, ts: item.ts, client_id: item.client_id };
+      if (item.attachment) wire.attachment = { ...item.attachment, url: '', local: true }; // its link comes with history
       const { message } = upsertMessage(s, wire, 'pending');
       if (message.id) {
         out.push({ type: 'outbox', op: 'remove', username: s.me, clientId: item.client_id }); // history showed it
@@ -569,6 +761,10 @@ const EVENTS = {
       s.scroll = freshScroll();
       s.tools = freshTools();
       if (before.name === 'chat' && s.threads.has(before.with)) s.threads.get(before.with).unreadMark = null;
+      for (const u of [...s.uploads.values()]) {
+        // refused files are a notice about the conversation left; the others go on
+        if (before.name === 'chat' && u.to === before.with && u.final) s.uploads.delete(u.clientId);
+      }
       if (s.phase !== 'signed-out') {
         out.push(route.name === 'chat'
           ? { type: 'focus', view: 'conversation' }
@@ -595,6 +791,7 @@ const EVENTS = {
     if (!token && s.phase !== 'signed-out') {
       s.token = null;
       if (s.account.open) out.push({ type: 'dialog', op: 'close' });
+      forgetUploads(s, out);
       resetAccount(s);
       s.phase = 'signed-out';
       goHome(s, out);
@@ -730,8 +927,7 @@ const EVENTS = {
       out.push({ type: 'focus', view: 'conversation' }); // the button goes away
       m.status = 'pending';
       m.error = '';
-      const item = { client_id: m.client_id, to: m.to, text: m.text, ts: m.ts };
-      out.push({ type: 'outbox', op: 'add', username: s.me, item });
+      out.push({ type: 'outbox', op: 'add', username: s.me, item: outboxItem(m) });
       sendMessageFrame(s, out, m);
     }
   },
@@ -908,6 +1104,123 @@ const EVENTS = {
   },
   retryConnection(s, event, out) {
     out.push({ type: 'reconnect' });
+  },
+
+  // attachments
+
+  /**
+   * {files: [{clientId, name, type, size}], ts}: files chosen (Attach, dropped, pasted) for
+   * the open conversation; app.js holds each File under its clientId. Each is sent as a
+   * message of its own (the message box's text goes with Send, separately).
+   */
+  attach(s, { files, ts }, out) {
+    if (!canAttach(s)) {
+      for (const f of files) out.push(forgetFile(f.clientId));
+      return;
+    }
+    for (const f of files) {
+      const type = typeof f.type === 'string' ? f.type.toLowerCase() : '';
+      const u = newUpload({ clientId: f.clientId, to: s.route.with, name: cleanFileName(f.name), type, size: f.size, ts });
+      s.uploads.set(u.clientId, u);
+      const scale = SCALED_TYPES.includes(type);
+      if (!typeAllowed(type, s.rules)) refuseUpload(s, out, u, notAllowedWords(u.name, s.rules));
+      else if (!(f.size > 0)) refuseUpload(s, out, u, `${u.name} is empty: there is nothing to send`);
+      // a photo may fit once scaled down: its size is checked when it is ready
+      else if (!scale && !sizeFits(f.size, s.rules)) refuseUpload(s, out, u, tooBigWords(u.name, s.rules));
+      else out.push({ type: 'upload', op: 'prepare', clientId: u.clientId, name: u.name, scale });
+    }
+  },
+  /** {clientId, name, fileType, size, previewUrl}: the file is read (a photo scaled down): send it. */
+  prepared(s, { clientId, name, fileType: type, size, previewUrl = '' }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'preparing') {
+      out.push(forgetFile(clientId));
+      return;
+    }
+    u.name = cleanFileName(name);
+    u.type = type;
+    u.size = size;
+    u.previewUrl = previewUrl;
+    if (!typeAllowed(type, s.rules)) refuseUpload(s, out, u, notAllowedWords(u.name, s.rules));
+    else if (!sizeFits(size, s.rules)) refuseUpload(s, out, u, tooBigWords(u.name, s.rules));
+    else askUpload(s, out, u);
+  },
+  /** {clientId, loaded, total}: the POST's progress. */
+  uploadProgress(s, { clientId, loaded, total }) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'posting' || !(total > 0)) return;
+    u.progress = Math.max(u.progress, Math.min(100, Math.floor((loaded * 100) / total)));
+  },
+  /** {clientId}: the file is stored: it becomes a message, sent (and kept in the outbox) as any other. */
+  uploadPosted(s, { clientId }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'posting') return;
+    s.uploads.delete(clientId);
+    out.push(forgetFile(clientId, true)); // the preview stays: the message shows it
+    const attachment = { id: u.uploadId, name: u.name, type: u.type, size: u.size, url: u.previewUrl, local: true };
+    const wire = { client_id: u.clientId, from: s.me, to: u.to, text: '', ts: u.ts, attachment };
+    const { message } = upsertMessage(s, wire, 'pending');
+    touchConversation(s, message);
+    out.push({ type: 'outbox', op: 'add', username: s.me, item: outboxItem(message) });
+    sendMessageFrame(s, out, message);
+  },
+  /** {clientId, status}: the POST failed (status 0: the server was not reached). */
+  uploadFailed(s, { clientId, status = 0 }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'posting') return;
+    if (s.net !== 'online') {
+      u.status = 'queued'; // the same POST again after the welcome, if still valid
+      u.progress = 0;
+      return;
+    }
+    // refused by the storage (an expired or broken policy): the next try asks for a new one
+    if (status >= 400 && status < 500) u.expiresAt = 0;
+    const words = status === 0
+      ? `${u.name} could not be uploaded: the server could not be reached.`
+      : `${u.name} could not be uploaded.`;
+    failUpload(s, out, u, words, { auto: status === 0 });
+  },
+  /** {clientId}: Cancel upload. */
+  cancelUpload(s, { clientId }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status === 'failed') return;
+    s.uploads.delete(clientId);
+    out.push(forgetFile(clientId), { type: 'announce', text: `Upload of ${u.name} cancelled.` }, { type: 'focus', id: 'attach-input' });
+  },
+  /** {clientId, now}: Retry of a failed upload. */
+  retryUpload(s, { clientId, now }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'failed' || u.final || u.waitUntil) return;
+    u.error = '';
+    startUpload(s, out, u, now);
+    out.push({ type: 'focus', id: `cancel-upload-${clientId}` }); // Retry went away
+  },
+  /** {clientId}: Dismiss of a failed or refused file. */
+  dismissUpload(s, { clientId }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || u.status !== 'failed') return;
+    s.uploads.delete(clientId);
+    out.push(forgetFile(clientId), { type: 'focus', id: 'attach-input' });
+  },
+  /** {clientId}: a rate-limited upload may be retried now. */
+  uploadWaitOver(s, { clientId }, out) {
+    const u = s.uploads.get(clientId);
+    if (!u || !u.waitUntil) return;
+    u.waitUntil = 0;
+    if (u.status === 'failed') out.push({ type: 'announce', text: `You can retry ${u.name} now.` });
+  },
+  /** {key, now}: a photo of the open conversation did not load (its link expired?). */
+  linkBroken(s, { key, now }, out) {
+    refreshLink(s, out, key, now);
+  },
+  /** {key, now}: Download clicked on a link that has probably expired: refresh it, then download. */
+  refreshDownload(s, { key, now }, out) {
+    if (refreshLink(s, out, key, now)) {
+      s.downloadWanted = key;
+      return;
+    }
+    const m = openMessage(s, key);
+    if (m && m.attachment && m.attachment.url) out.push({ type: 'download', url: m.attachment.url, name: m.attachment.name });
   },
 };
 

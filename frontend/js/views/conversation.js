@@ -5,17 +5,22 @@
 //
 // Structure (for features that add controls):
 //   header.conversation-head > … #conversation-actions   conversation-wide buttons (e.g. Block)
-//   li.msg > .bubble (who, text, meta: time, edited, tick, status, .msg-actions)
+//   li.msg > .bubble (who, .msg-attachment, text, meta: time, edited, tick, status, .msg-actions)
 //            + .msg-reactions (chips) + .msg-tools (React, Edit message, Delete message;
 //            the picker or the delete confirmation in their place)
 // A button anywhere in a message row with data-action="<name>" is reported as
 // onMessageAction(name, key, emoji) by the one click listener on #messages (emoji: its
 // data-emoji); conversation-wide buttons with data-conv="<name>" as onConversationAction(name).
+// Attachments: the Attach input, files dropped on the conversation and photos pasted into
+// the box are reported as onFiles(files); the tray #uploads (files being sent) has buttons
+// with data-upload="<name>", reported as onUploadAction(name, clientId). A photo that does
+// not load is reported as onLinkBroken(key); a Download click asks onDownload(key), which
+// returns whether it takes the click over (a link to refresh first).
 
 import { avatar, byId, h, reconcile, setText, setTextWithLinks } from '../dom.js';
 import { dayKey, dayLabel, fullDateTime, time } from '../format.js';
-import { lengthNote } from '../rules.js';
-import { deliveryStatus, isMissing, reactionOf, sortedMessages } from '../state.js';
+import { allowedWords, humanSize, lengthNote } from '../rules.js';
+import { deliveryStatus, isMissing, isPhoto, reactionOf, sortedMessages } from '../state.js';
 import { REACTIONS } from '../update.js';
 
 const LOAD_OLDER_WITHIN_PX = 150;
@@ -97,6 +102,7 @@ export function initConversation(h_) {
     });
   }
   byId('new-messages').addEventListener('click', () => handlers.onJumpToNewest());
+  initAttachments(box, thread, messages);
   const pointer = window.matchMedia('(pointer: coarse)');
   const fitKeys = () => {
     const touch = pointer.matches;
@@ -105,6 +111,71 @@ export function initConversation(h_) {
   };
   pointer.addEventListener('change', fitKeys);
   fitKeys();
+}
+
+const hasFiles = (event) => Boolean(event.dataTransfer) && [...event.dataTransfer.types].includes('Files');
+
+function initAttachments(box, thread, messages) {
+  const { rules } = handlers;
+  const input = byId('attach-input');
+  const off = !rules.uploadTypes.length; // this server takes no files
+  input.hidden = off;
+  input.nextElementSibling.hidden = off; // its label, the Attach button
+  input.accept = rules.uploadTypes.join(',');
+  setText(byId('attach-hint'), `You can send ${allowedWords(rules)} of up to ${humanSize(rules.maxUpload)} each. You can also drop files here or paste a photo.`);
+  input.addEventListener('change', () => {
+    const files = [...input.files];
+    input.value = ''; // the same file can be chosen again
+    if (files.length) handlers.onFiles(files);
+  });
+  const pane = byId('conversation');
+  let depth = 0; // dragenter/dragleave pairs of the pane's children
+  const dropHere = (event) => !off && hasFiles(event) && !byId('composer').hidden;
+  pane.addEventListener('dragenter', (event) => {
+    if (!dropHere(event)) return;
+    event.preventDefault();
+    depth += 1;
+    pane.classList.add('is-dropping');
+  });
+  pane.addEventListener('dragover', (event) => {
+    if (!dropHere(event)) return;
+    event.preventDefault(); // allows the drop
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  pane.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) pane.classList.remove('is-dropping');
+  });
+  pane.addEventListener('drop', (event) => {
+    depth = 0;
+    pane.classList.remove('is-dropping');
+    if (!dropHere(event)) return;
+    event.preventDefault();
+    handlers.onFiles([...event.dataTransfer.files]);
+  });
+  box.addEventListener('paste', (event) => {
+    if (off) return;
+    const files = [...((event.clipboardData && event.clipboardData.files) || [])];
+    if (!files.length) return; // text is pasted as text
+    event.preventDefault();
+    handlers.onFiles(files);
+  });
+  // A photo that loaded made the thread taller: stay at the newest if we were there.
+  messages.addEventListener('load', (event) => {
+    if (event.target.tagName === 'IMG' && reportedAtBottom) thread.scrollTop = thread.scrollHeight;
+  }, true);
+  messages.addEventListener('error', (event) => {
+    const li = event.target.tagName === 'IMG' && event.target.closest('li.msg');
+    if (li) handlers.onLinkBroken(li.dataset.key);
+  }, true);
+  messages.addEventListener('click', (event) => {
+    const link = event.target.closest('a[data-download]');
+    if (link && handlers.onDownload(link.closest('li.msg').dataset.key)) event.preventDefault();
+  });
+  byId('uploads').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-upload]');
+    if (button) handlers.onUploadAction(button.dataset.upload, button.closest('li').dataset.key);
+  });
 }
 
 function submit() {
@@ -136,6 +207,7 @@ function createItem(item) {
   }
   const text = h('p', { class: 'msg-text' });
   const who = h('span', { class: 'visually-hidden msg-who' });
+  const attachment = h('div', { class: 'msg-attachment', hidden: true });
   const when = h('time', { class: 'msg-time' });
   const tick = h('span', { class: 'msg-tick', attrs: { 'aria-hidden': 'true' } });
   const status = h('span', { class: 'msg-status' });
@@ -144,7 +216,7 @@ function createItem(item) {
   return h(
     'li',
     { class: 'msg' },
-    h('div', { class: 'bubble' }, who, text, h('span', { class: 'msg-meta' }, when, edited, tick, status, actions)),
+    h('div', { class: 'bubble' }, who, attachment, text, h('span', { class: 'msg-meta' }, when, edited, tick, status, actions)),
     h('div', { class: 'msg-reactions' }),
     h('div', { class: 'msg-tools' }),
   );
@@ -248,6 +320,44 @@ function showActions(el, wanted) {
   })));
 }
 
+/**
+ * What a message carries: a photo inline (a link to the full image), or a file's name and
+ * size with its Download link. A copy not from the server yet may have no link.
+ */
+function showAttachment(el, a) {
+  const shape = a ? JSON.stringify([a.id, a.url, a.name, a.type, a.size]) : '';
+  if (el.dataset.shape === shape) return;
+  el.dataset.shape = shape;
+  el.hidden = !a;
+  if (!a) {
+    el.replaceChildren();
+    return;
+  }
+  if (isPhoto(a) && a.url) {
+    const img = h('img', { class: 'attachment-img', alt: a.name, loading: 'lazy', decoding: 'async', src: a.url });
+    el.replaceChildren(h('a', { class: 'attachment-photo', href: a.url, target: '_blank', rel: 'noopener' }, img));
+    return;
+  }
+  const download = a.url && h(
+    'a',
+    { class: 'attachment-download', href: a.url, download: a.name, dataset: { download: '' } },
+    'Download',
+    h('span', { class: 'visually-hidden', text: ` ${a.name}` }),
+  );
+  el.replaceChildren(h(
+    'div',
+    { class: 'attachment-file' },
+    h('span', { class: 'attachment-icon', text: isPhoto(a) ? '🖼️' : '📄', attrs: { 'aria-hidden': 'true' } }),
+    h(
+      'span',
+      { class: 'attachment-about' },
+      h('span', { class: 'attachment-name', text: a.name }),
+      h('span', { class: 'attachment-size', text: humanSize(a.size) }),
+    ),
+    download,
+  ));
+}
+
 function updateItem(li, item, state, t) {
   if (item.kind === 'day') {
     setText(li.firstElementChild, item.label);
@@ -267,6 +377,8 @@ function updateItem(li, item, state, t) {
   li.classList.toggle('msg--deleted', m.deleted);
   if (m.deleted) setText(text, 'This message was deleted');
   else setTextWithLinks(text, m.text);
+  text.hidden = !m.deleted && !m.text && Boolean(m.attachment); // a file alone: no empty line
+  showAttachment(bubble.querySelector('.msg-attachment'), m.deleted ? null : m.attachment);
   bubble.querySelector('.msg-edited').hidden = !m.edited_at || m.deleted;
   li.classList.toggle('msg--editing', Boolean(state.tools.editing && state.tools.editing.key === m.key));
   const canAct = Boolean(m.id) && !m.deleted && state.net === 'online' && !state.blocked.has(state.route.with);
@@ -382,6 +494,87 @@ function renderEditing(state) {
   byId('composer').classList.toggle('composer--editing', Boolean(editing));
 }
 
+const UPLOAD_WORDS = {
+  preparing: 'Getting it ready…',
+  queued: 'Waiting for the connection…',
+  asking: 'Starting…',
+};
+
+function createUpload(u) {
+  const nameId = `upload-name-${u.clientId}`;
+  return h(
+    'li',
+    { class: 'upload' },
+    h(
+      'div',
+      { class: 'upload-head' },
+      h('span', { class: 'upload-name', id: nameId }),
+      h('span', { class: 'upload-size' }),
+    ),
+    h(
+      'div',
+      { class: 'upload-progress' },
+      h(
+        'div',
+        { class: 'progress', attrs: { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' } },
+        h('span', { class: 'progress-fill' }),
+      ),
+      h('span', { class: 'upload-percent', attrs: { 'aria-hidden': 'true' } }),
+    ),
+    h('p', { class: 'upload-note' }),
+    h('div', { class: 'upload-actions' }),
+  );
+}
+
+/** The buttons of one upload; each described by the file's name (several may be shown). */
+function uploadButtons(u) {
+  const described = { 'aria-describedby': `upload-name-${u.clientId}` };
+  if (u.status !== 'failed') {
+    return [h('button', {
+      type: 'button', class: 'button button--ghost button--small', id: `cancel-upload-${u.clientId}`, text: 'Cancel',
+      dataset: { upload: 'cancelUpload' }, attrs: { 'aria-label': 'Cancel upload', ...described },
+    })];
+  }
+  const retry = !u.final && !u.waitUntil && h('button', {
+    type: 'button', class: 'button button--secondary button--small', text: 'Retry',
+    dataset: { upload: 'retryUpload' }, attrs: described,
+  });
+  return [retry, h('button', {
+    type: 'button', class: 'button button--ghost button--small', text: 'Dismiss',
+    dataset: { upload: 'dismissUpload' }, attrs: described,
+  })];
+}
+
+function updateUpload(li, u) {
+  const failed = u.status === 'failed';
+  li.classList.toggle('upload--failed', failed);
+  setText(li.querySelector('.upload-name'), u.name);
+  setText(li.querySelector('.upload-size'), humanSize(u.size));
+  li.querySelector('.upload-progress').hidden = failed;
+  const bar = li.querySelector('.progress');
+  const label = `Uploading ${u.name}`;
+  if (bar.getAttribute('aria-label') !== label) bar.setAttribute('aria-label', label);
+  const percent = String(u.progress);
+  if (bar.getAttribute('aria-valuenow') !== percent) bar.setAttribute('aria-valuenow', percent);
+  li.querySelector('.progress-fill').style.width = `${u.progress}%`; // CSSOM: allowed by the CSP
+  setText(li.querySelector('.upload-percent'), `${u.progress} %`);
+  setText(li.querySelector('.upload-note'), failed ? u.error : UPLOAD_WORDS[u.status] || '');
+  const actions = li.querySelector('.upload-actions');
+  const shape = `${u.status === 'failed'}:${u.final}:${Boolean(u.waitUntil)}`;
+  if (actions.dataset.shape !== shape) {
+    actions.dataset.shape = shape;
+    actions.replaceChildren(...uploadButtons(u).filter(Boolean));
+  }
+}
+
+/** The tray above the message box: the files being sent to this person. */
+function renderUploads(state, other) {
+  const list = byId('uploads');
+  const shown = [...state.uploads.values()].filter((u) => u.to === other);
+  list.hidden = !shown.length;
+  reconcile(list, shown, (u) => u.clientId, createUpload, updateUpload);
+}
+
 export function renderConversation(state, t) {
   const open = state.route.name === 'chat' && state.phase !== 'signed-out';
   byId('conversation').hidden = !open;
@@ -410,6 +603,7 @@ export function renderConversation(state, t) {
   const missing = isMissing(state, other);
   byId('composer').hidden = missing || state.blocked.has(other);
   renderEditing(state);
+  renderUploads(state, other);
   const nobody = byId('no-such-user');
   nobody.hidden = !missing;
   setText(nobody, missing ? `There is no one with the username ${other}. Check the spelling, or use Find user.` : '');

@@ -4,7 +4,7 @@
 import { avatar, byId, h, reconcile, setText } from '../dom.js';
 import { listTime } from '../format.js';
 import { chatPath } from '../router.js';
-import { sortedConversations } from '../state.js';
+import { previewText, sortedConversations } from '../state.js';
 
 const SEARCH_DELAY_MS = 200;
 const LOAD_MORE_WITHIN_PX = 150;
@@ -100,7 +100,7 @@ function updateRow(li, item, state) {
     setText(time, listTime(item.last.ts));
     time.dateTime = item.last.ts;
     const mine = item.last.from === state.me;
-    const text = item.last.deleted ? 'This message was deleted' : item.last.text.replace(/\s+/g, ' ');
+    const text = previewText(item.last);
     setText(preview, typing ? 'typing…' : (mine ? 'You: ' : '') + text);
   } else {
     setText(time, '');
