@@ -13,6 +13,7 @@ import boto3
 from chalice.app import Chalice, WebsocketEvent
 
 from chalicelib import logs
+from chalicelib.blobs import open_blobs
 from chalicelib.chat import Chat, ChatConfig
 from chalicelib.endpoint import OverridableWebsocketAPI
 from chalicelib.service import ChatService
@@ -39,7 +40,9 @@ def service() -> ChatService:
             limits=settings.limits,
             frame_budget=settings.frame_budget,
             edit_window=settings.edit_window,
+            attachments=settings.attachments,
         ),
+        blobs=None if settings.blobs_url == "off" else open_blobs(settings.blobs_url),
     )
     return ChatService(chat, app.websocket_api.send)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from chalicelib import accounts, blocking, edits, messaging, protocol
+from chalicelib import accounts, attachments, blocking, edits, messaging, protocol
 from chalicelib.protocol import Parsed, ProtocolError
 from chalicelib.turn import Turn
 
@@ -64,6 +64,8 @@ _TABLE: tuple[Action[Any], ...] = (
     Action("block", protocol.parse_block, blocking.block, True, "blocked"),
     Action("unblock", protocol.parse_unblock, blocking.unblock, True, "unblocked"),
     Action("blocks", protocol.parse_blocks, blocking.blocks, True, "blocks"),
+    # issue 14
+    Action("upload", protocol.parse_upload, attachments.upload, True, "upload"),
 )
 
 ACTIONS: Mapping[str, Action[Any]] = {action.name: action for action in _TABLE}

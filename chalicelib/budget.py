@@ -19,8 +19,10 @@ FRAME_LIMIT = 128 * 1024  # bytes, API Gateway's WebSocket message and @connecti
 DEFAULT_BUDGET = 120 * 1024
 # the most bytes one character of a string takes in JSON ("\u0001")
 JSON_BYTES_PER_CHAR = 6
-# room for everything in a list item but its text: ids, names, client_id, counts
-ITEM_OVERHEAD = 2048
+# room for everything in a list item but its text: ids, names, client_id, counts, and an
+# attachment (a 255-character name, and a presigned URL: with a Lambda role's session
+# token, S3's are about 1.5 KB)
+ITEM_OVERHEAD = 2048 + 6 * 255 + 4096
 
 
 def minimum_budget(max_text: int) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from chalicelib import actions, auth
 from chalicelib.accounts import unbind
+from chalicelib.blobs import Blobs
 from chalicelib.ids import MessageIds
 from chalicelib.model import Store
 from chalicelib.protocol import ProtocolError
@@ -50,8 +51,10 @@ class Chat:
         clock: Callable[[], float] = time.time,
         message_ids: Callable[[float], str] | None = None,
         new_token: Callable[[], str] = auth.new_token,
+        blobs: Blobs | None = None,
     ) -> None:
         self.store = store
+        self.blobs = blobs
         self.config = config
         self._clock = clock
         self._message_ids = message_ids or MessageIds()
@@ -105,6 +108,7 @@ class Chat:
             new_message_id=self._message_ids,
             new_token=self._new_token,
             dummy_hash=self._dummy,
+            blobs=self.blobs,
         )
 
     def _refuse(

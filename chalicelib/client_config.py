@@ -35,4 +35,6 @@ def client_config(settings: Settings, websocket_url: str) -> dict[str, Any]:
         "maxText": settings.max_text,
         "passwordMin": protocol.PASSWORD_MIN,
         "username": {"pattern": username_pattern(), "message": USERNAME_MESSAGE},
+        "maxUpload": settings.attachments.max_size,
+        "uploadTypes": list(settings.attachments.types) if settings.blobs_url != "off" else [],
     }

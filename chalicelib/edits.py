@@ -12,7 +12,7 @@ are not stored for them at all (the caller is not told: see docs/protocol.md).
 
 from __future__ import annotations
 
-from chalicelib import protocol, rules
+from chalicelib import attachments, protocol, rules
 from chalicelib.ids import iso_timestamp
 from chalicelib.model import Blocks, Message
 from chalicelib.protocol import ProtocolError
@@ -55,6 +55,7 @@ def delete(turn: Turn, request: protocol.Delete) -> None:
     other = _other(message, me)
     frame = protocol.deleted(message.id, other)
     if not message.deleted:
+        attachments.discard(turn, message)  # first: a retry finds the message undeleted
         turn.store.delete_message(message)
         turn.push(frame, _audience(message, me, turn.store.blocks_of(me)))
     turn.reply(frame)

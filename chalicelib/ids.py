@@ -54,3 +54,8 @@ def iso_timestamp(now: float) -> str:
     """ISO-8601 UTC with milliseconds, e.g. 2026-11-25T17:10:05.123Z."""
     moment = datetime.fromtimestamp(now, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def new_upload_id() -> str:
+    """A random, URL-safe upload id (144 bits): it names the upload's blob."""
+    return secrets.token_urlsafe(18)

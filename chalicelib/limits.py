@@ -26,6 +26,8 @@ REGISTER_IP = Limit("register-ip", 10, 3600)
 SEND = Limit("send", 30, 30)
 # sign-ins (login, resume) per user, which bounds the presence they push
 SIGN_IN = Limit("sign-in", 20, 60)
+# upload requests per user (each may become up to CHAT_MAX_UPLOAD bytes in the storage)
+UPLOAD = Limit("upload", 30, 60)
 # typing pushes per (sender, recipient): one per fixed window of this many seconds
 TYPING_INTERVAL = 3.0
 
@@ -39,6 +41,7 @@ class Limits:
     register_ip: Limit | None = REGISTER_IP
     send: Limit | None = SEND
     sign_in: Limit | None = SIGN_IN
+    upload: Limit | None = UPLOAD
     typing_interval: float = TYPING_INTERVAL
 
 

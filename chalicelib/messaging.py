@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import auth, budget, limits, protocol
+from chalicelib import attachments, auth, budget, limits, protocol
 from chalicelib.ids import iso_timestamp
 from chalicelib.model import Blocks, Message, SaveOutcome
 from chalicelib.protocol import ProtocolError
@@ -30,6 +30,7 @@ def send(turn: Turn, request: protocol.Send) -> None:
             protocol.INVALID, "you cannot send a message to yourself", "send", request.client_id
         )
     limits.enforce(turn.store, turn.config.limits.send, me, turn.now, "send", request.client_id)
+    attachment = attachments.attach(turn, request) if request.attachment else None
     candidate = Message(
         id=turn.new_message_id(turn.now),
         sender=me,
@@ -37,27 +38,36 @@ def send(turn: Turn, request: protocol.Send) -> None:
         text=request.text,
         ts=iso_timestamp(turn.now),
         client_id=request.client_id,
+        attachment=attachment,
     )
     result = turn.store.save_message(candidate, IDEMPOTENCY_LIFETIME, now=turn.now)
     if result.outcome is SaveOutcome.NO_SUCH_USER:
+        if attachment is not None:
+            attachments.release(turn, attachment, request.client_id)
         raise ProtocolError(
             protocol.NO_SUCH_USER, f"there is no user '{request.to}'", "send", request.client_id
         )
     stored = result.message or candidate
     if result.outcome is SaveOutcome.DUPLICATE and (
-        stored.recipient != request.to or stored.text != request.text
+        stored.recipient != request.to
+        or stored.text != request.text
+        or (stored.attachment.id if stored.attachment else "") != request.attachment
     ):
         # a retry must be the same message; anything else would be dropped unseen
+        if attachment is not None and attachment != stored.attachment:
+            attachments.release(turn, attachment, request.client_id)
         raise ProtocolError(
             protocol.INVALID,
             "client_id already used for another message",
             "send",
             request.client_id,
         )
+    if attachment is not None:  # again on a retry: the first may have stopped short
+        attachments.attached(turn, attachment)
     if result.outcome is SaveOutcome.STORED:
         # withheld (the recipient blocks me): my other connections only
         audience = [me] if stored.withheld else [request.to, me]
-        turn.push(protocol.message(stored.to_wire()), audience)
+        turn.push(protocol.message(stored.to_wire(attachments.signer(turn))), audience)
     else:
         turn.outcome.code = "duplicate"
     turn.reply(protocol.ack(request.client_id, stored.id, stored.ts))
@@ -65,7 +75,8 @@ def send(turn: Turn, request: protocol.Send) -> None:
 
 def history(turn: Turn, request: protocol.History) -> None:
     messages, more = turn.store.history(turn.me, request.with_, request.before, request.limit)
-    newest_first = [m.to_wire() for m in reversed(messages)]
+    sign = attachments.signer(turn)
+    newest_first = [m.to_wire(sign) for m in reversed(messages)]
     fit = budget.fitting(
         newest_first,
         lambda items: protocol.history(request.with_, items, False),
@@ -82,10 +93,11 @@ def conversations(turn: Turn, request: protocol.Conversations) -> None:
     partners = [c.other for c in found]
     online = turn.store.connections_of(partners, now=turn.now) if partners else {}
     blocks = turn.store.blocks_of(turn.me) if partners else Blocks()
+    sign = attachments.signer(turn)
     items: list[dict[str, Any]] = [
         {
             "with": c.other,
-            "last": c.last.to_wire(),
+            "last": c.last.to_wire(sign),
             "unread": c.unread,
             "online": bool(online.get(c.other)),
             "their_read_up_to": c.their_read_up_to,

@@ -6,9 +6,9 @@ No I/O here. Stores (chalicelib/store/) implement ``Store``; the core
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from chalicelib.ratelimit import Counts

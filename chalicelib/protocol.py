@@ -29,6 +29,10 @@ HISTORY_MAX_LIMIT = 100
 DEFAULT_MAX_TEXT = 4000
 MAX_FRAME_BYTES = 64 * 1024
 DEFAULT_EDIT_WINDOW = 24 * 3600  # seconds after sending that a message can be edited
+FILE_NAME_MAX = 255
+MEDIA_TYPE_MAX = 127
+# upload ids: chalicelib/ids.py's new_upload_id (URL-safe, they name blobs)
+UPLOAD_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 # error codes (fixed by the protocol)
 BAD_JSON = "bad_json"
@@ -79,6 +83,7 @@ class Send:
     to: str
     text: str
     client_id: str
+    attachment: str = ""  # an upload id (issue 14); with one, ``text`` may be empty
 
 
 @dataclass(frozen=True)
@@ -167,9 +172,21 @@ class Blocks:
     pass
 
 
+# attachments (issue 14)
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    type: str
+    size: int
+    client_id: str | None  # echoed in the reply, to match concurrent uploads
+
+
 Request = (
     Register | Login | Resume | Send | History | Conversations | Users | Read | Typing | Ping
     | Logout | ChangePassword | LogoutAll | Edit | Delete | React | Block | Unblock | Blocks
+    | Upload
 )
 
 # bye reasons (the connection was signed out by ...)
@@ -367,7 +384,13 @@ def parse_resume(f: Fields, _: int) -> Resume:
 def parse_send(f: Fields, max_text: int) -> Send:
     to = f.username("to")
     client_id = f.string("client_id", max_len=CLIENT_ID_MAX)
-    return Send(to, _text(f, max_text), client_id)
+    attachment = f._frame.get("attachment")
+    if attachment is None:
+        return Send(to, _text(f, max_text), client_id)
+    if not isinstance(attachment, str) or not UPLOAD_ID_PATTERN.fullmatch(attachment):
+        raise f.fail("'attachment' must be an upload id from an 'upload' reply")
+    text = f._frame.get("text", "")
+    return Send(to, _text(f, max_text) if text else "", client_id, attachment)
 
 
 def _text(f: Fields, max_text: int) -> str:
@@ -379,6 +402,21 @@ def _text(f: Fields, max_text: int) -> str:
     if len(text) > max_text:
         raise f.fail(f"'text' is limited to {max_text} characters", TOO_LARGE)
     return text
+
+
+def parse_upload(f: Fields, _: int) -> Upload:
+    """The shape only; the handler checks the type and size against the configured
+    limits (chalicelib/attachments.py)."""
+    name = f.string("name", max_len=FILE_NAME_MAX)
+    if any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise f.fail("'name' must be a file name: no '/', '\\' or control characters")
+    if not name.strip() or name in (".", ".."):
+        raise f.fail("'name' must be a file name")
+    content_type = f.string("type", max_len=MEDIA_TYPE_MAX).lower()
+    size = f._frame.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise f.fail("'size' must be the file's size in bytes, a whole number of at least 1")
+    return Upload(name, content_type, size, f._client_id)
 
 
 def parse_history(f: Fields, _: int) -> History:
@@ -464,6 +502,27 @@ def welcome(username: str, token: str) -> dict[str, Any]:
 
 def ack(client_id: str, message_id: str, ts: str) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "id": message_id, "ts": ts}
+
+
+def upload(
+    upload_id: str,
+    url: str,
+    fields: dict[str, str],
+    expires_in: int,
+    max_size: int,
+    client_id: str | None,
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "type": "upload",
+        "upload_id": upload_id,
+        "url": url,
+        "fields": fields,
+        "expires_in": expires_in,
+        "max_size": max_size,
+    }
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
 
 
 def message(wire: dict[str, Any]) -> dict[str, Any]:

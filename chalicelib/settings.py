@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import auth, budget, limits, protocol
+from chalicelib.blobs import DEFAULT_BLOBS
+from chalicelib.turn import DEFAULT_UPLOAD_TYPES, AttachmentRules
 
 DEFAULT_STORE = "sqlite:///.chat/chat.db"
 
@@ -20,6 +22,9 @@ class Settings:
     limits: limits.Limits = field(default_factory=limits.Limits)
     frame_budget: int = budget.DEFAULT_BUDGET
     edit_window: float = protocol.DEFAULT_EDIT_WINDOW
+    # attachments (issue 14): CHAT_BLOBS names the storage; "off" turns them off
+    blobs_url: str = DEFAULT_BLOBS
+    attachments: AttachmentRules = field(default_factory=AttachmentRules)
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -34,6 +39,8 @@ class Settings:
             limits=limits_from_env(env),
             frame_budget=int(env.get("CHAT_FRAME_BUDGET", budget.DEFAULT_BUDGET)),
             edit_window=float(env.get("CHAT_EDIT_WINDOW", protocol.DEFAULT_EDIT_WINDOW)),
+            blobs_url=env.get("CHAT_BLOBS") or DEFAULT_BLOBS,
+            attachments=attachment_rules_from_env(env),
         )
 
     def __post_init__(self) -> None:
@@ -53,6 +60,7 @@ LIMIT_VARIABLES = {
     "CHAT_LIMIT_REGISTER_IP": ("register_ip", limits.REGISTER_IP),
     "CHAT_LIMIT_SEND": ("send", limits.SEND),
     "CHAT_LIMIT_SIGN_IN": ("sign_in", limits.SIGN_IN),
+    "CHAT_LIMIT_UPLOAD": ("upload", limits.UPLOAD),
 }
 
 
@@ -64,3 +72,16 @@ def limits_from_env(env: os._Environ[str] | dict[str, str]) -> limits.Limits:
     # seconds between typing pushes per recipient; 0 turns it off
     chosen["typing_interval"] = float(env.get("CHAT_TYPING_INTERVAL", limits.TYPING_INTERVAL))
     return limits.Limits(**chosen)
+
+
+def attachment_rules_from_env(env: os._Environ[str] | dict[str, str]) -> AttachmentRules:
+    defaults = AttachmentRules()
+    types = env.get("CHAT_UPLOAD_TYPES")
+    return AttachmentRules(
+        max_size=int(env.get("CHAT_MAX_UPLOAD", defaults.max_size)),
+        types=tuple(t.strip().lower() for t in types.split(",") if t.strip())
+        if types
+        else DEFAULT_UPLOAD_TYPES,
+        download_ttl=int(env.get("CHAT_DOWNLOAD_TTL", defaults.download_ttl)),
+        upload_ttl=float(env.get("CHAT_UPLOAD_TTL", defaults.upload_ttl)),
+    )

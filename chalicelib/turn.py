@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import auth, budget, protocol
+from chalicelib import auth, budget, ids, protocol
+from chalicelib.blobs import Blobs
 from chalicelib.limits import Limits
 from chalicelib.model import Connection, Store
 
@@ -34,6 +35,37 @@ class Outcome:
     username: str | None = None
 
 
+# attachments (issue 14): what may be uploaded, and for how long URLs and uploads last
+DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024  # bytes
+DEFAULT_UPLOAD_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+)
+# never allowed, whatever CHAT_UPLOAD_TYPES says: they run script when opened
+NEVER_UPLOADED = ("image/svg+xml", "text/html", "application/xhtml+xml", "text/xml",
+                  "application/xml", "text/javascript", "application/javascript")
+# shown in the thread rather than downloaded
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True)
+class AttachmentRules:
+    max_size: int = DEFAULT_MAX_UPLOAD
+    types: tuple[str, ...] = DEFAULT_UPLOAD_TYPES
+    download_ttl: int = 3600  # seconds a signed download URL lasts
+    upload_ttl: float = 24 * 3600  # seconds an unattached upload lasts
+    post_ttl: int = 900  # seconds the presigned POST lasts
+
+    def __post_init__(self) -> None:
+        refused = [t for t in self.types if t in NEVER_UPLOADED]
+        if refused:
+            raise ValueError(f"CHAT_UPLOAD_TYPES may not allow {', '.join(refused)}")
+
+
 @dataclass(frozen=True)
 class ChatConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
@@ -42,6 +74,7 @@ class ChatConfig:
     # bytes a server frame may take (chalicelib/budget.py; CHAT_FRAME_BUDGET)
     frame_budget: int = budget.DEFAULT_BUDGET
     edit_window: float = protocol.DEFAULT_EDIT_WINDOW  # seconds after sending
+    attachments: AttachmentRules = field(default_factory=AttachmentRules)
 
 
 @dataclass
@@ -62,6 +95,9 @@ class Turn:
     # the caller's address as API Gateway saw it (never from a frame); None when
     # the adapter has none, and then the per-IP limits do not apply
     source_ip: str | None = None
+    # where attachments' bytes live (None: attachments are off)
+    blobs: Blobs | None = None
+    new_upload_id: Callable[[], str] = ids.new_upload_id
 
     @property
     def me(self) -> str:

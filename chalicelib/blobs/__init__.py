@@ -85,4 +85,6 @@ def open_blobs(url: str) -> Blobs:
         from chalicelib.blobs.local import LocalBlobs
 
         return LocalBlobs(rest[1:])
-    raise ValueError(f"CHAT_BLOBS must be 's3://<bucket>/<prefix>' or 'file:///<path>', not {url!r}")
+    raise ValueError(
+        f"CHAT_BLOBS must be 's3://<bucket>/<prefix>', 'file:///<path>' or 'off', not {url!r}"
+    )

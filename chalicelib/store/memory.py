@@ -20,6 +20,7 @@ from chalicelib.model import (
     SaveResult,
     Session,
     Unbound,
+    Upload,
     User,
 )
 from chalicelib.ratelimit import Counts, window_index
@@ -58,6 +59,7 @@ class MemoryStore:
         self._hits: dict[str, dict[int, int]] = {}
         # owner -> the usernames they block
         self._blocks: dict[str, set[str]] = {}
+        self._uploads: dict[str, Upload] = {}
 
     # accounts
 
@@ -268,7 +270,12 @@ class MemoryStore:
         return self._change(message, text=text, edited_at=edited_at)
 
     def delete_message(self, message: Message) -> Message:
-        tombstone: dict[str, Any] = {"text": "", "deleted": True, "reactions": ()}
+        tombstone: dict[str, Any] = {
+            "text": "",
+            "deleted": True,
+            "reactions": (),
+            "attachment": None,
+        }
         return self._change(message, **tombstone) or replace(message, **tombstone)
 
     def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
@@ -310,3 +317,39 @@ class MemoryStore:
                 name: frozenset() if blocks.either_way(name) else self._open_connections(name, now)
                 for name in usernames
             }
+
+    # attachments (issue 14)
+
+    def put_upload(self, upload: Upload) -> None:
+        with self._lock:
+            self._uploads[upload.id] = upload
+
+    def get_upload(self, upload_id: str, *, now: float) -> Upload | None:
+        with self._lock:
+            upload = self._uploads.get(upload_id)
+        if upload is None or (not upload.client_id and upload.expires_at <= now):
+            return None
+        return upload
+
+    def claim_upload(
+        self, upload_id: str, owner: str, client_id: str, *, now: float
+    ) -> Upload | None:
+        with self._lock:
+            upload = self.get_upload(upload_id, now=now)
+            if upload is None or upload.owner != owner:
+                return None
+            if upload.client_id not in ("", client_id):
+                return None
+            claimed = replace(upload, client_id=client_id)
+            self._uploads[upload_id] = claimed
+            return claimed
+
+    def release_upload(self, upload_id: str, client_id: str, *, expires_at: float) -> None:
+        with self._lock:
+            upload = self._uploads.get(upload_id)
+            if upload is not None and upload.client_id == client_id:
+                self._uploads[upload_id] = replace(upload, client_id="", expires_at=expires_at)
+
+    def delete_upload(self, upload_id: str) -> None:
+        with self._lock:
+            self._uploads.pop(upload_id, None)

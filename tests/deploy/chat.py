@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from tests.e2e.conftest import Client
+from tests.e2e.uploads import download, post_file
 
 TIMEOUT = 30  # MiniStack starts a Lambda worker on the first event of each function
 
@@ -36,16 +38,19 @@ async def chat(url: str) -> float:
     reply_ack = await bob.expect("ack", TIMEOUT, client_id="b1")
     assert (await alice.expect("message", TIMEOUT, id=reply_ack["id"]))["text"] == "hi alice"
 
+    # A file goes through the stack's bucket: presigned POST, then a presigned GET.
+    await _exchange_a_file(alice, bob, url)
+
     # A retry with the same client_id is acknowledged with the same id, stored once.
     await alice.send(action="send", to=bob_name, text="hello bob", client_id="a1")
     assert (await alice.expect("ack", TIMEOUT, client_id="a1"))["id"] == ack["id"]
 
     history = await alice.call("history", "history", **{"with": bob_name})
-    assert [m["id"] for m in history["messages"]] == [ack["id"], reply_ack["id"]]
+    assert [m["id"] for m in history["messages"]][:2] == [ack["id"], reply_ack["id"]]
     conversations = await bob.call("conversations", "conversations")
     (item,) = conversations["items"]
     assert item["with"] == alice_name and item["online"] is True
-    assert item["last"] == history["messages"][-1]
+    assert _unsigned(item["last"]) == _unsigned(history["messages"][-1])
 
     # Bob reconnects with his token; Alice's message sent meanwhile waits in history.
     await bob.close()
@@ -60,6 +65,33 @@ async def chat(url: str) -> float:
     await again.close()
     await alice.close()
     return first_round_trip
+
+
+FILE = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
+
+
+async def _exchange_a_file(alice: Client, bob: Client, url: str) -> None:
+    offer = await alice.call("upload", "upload", name="plan.pdf", type="application/pdf",
+                             size=len(FILE), client_id="f1")
+    posted = await asyncio.to_thread(post_file, url, offer, FILE, "application/pdf")
+    assert posted.status_code in (200, 201, 204), posted.text
+    await alice.send(action="send", to=bob.username, text="the plan", client_id="a-file",
+                     attachment=offer["upload_id"])
+    ack = await alice.expect("ack", TIMEOUT, client_id="a-file")
+    got = await bob.expect("message", TIMEOUT, id=ack["id"])
+    attachment = got["attachment"]
+    assert (attachment["name"], attachment["size"]) == ("plan.pdf", len(FILE))
+    fetched = await asyncio.to_thread(download, url, attachment["url"])
+    assert fetched.status_code == 200 and fetched.content == FILE
+    assert fetched.headers["Content-Disposition"].startswith("attachment")
+
+
+def _unsigned(message: dict[str, Any]) -> dict[str, Any]:
+    """The message without its download URL, which is signed afresh for every frame."""
+    if "attachment" not in message:
+        return message
+    return {**message, "attachment": {k: v for k, v in message["attachment"].items()
+                                      if k != "url"}}
 
 
 async def _goes_offline(watcher: Client, wait: float = TIMEOUT) -> bool:

@@ -314,8 +314,12 @@ class Client:
             self.pending.append(frame)
 
     async def call(self, action: str, reply: str, **fields: Any) -> dict[str, Any]:
+        """Send one frame and take its reply: the first ``reply`` frame that echoes the
+        request's ``client_id`` or ``id``, so a push of the same type (another
+        message's ``edited``) is never taken for it."""
         await self.send(action=action, **fields)
-        return await self.expect(reply)
+        echoed = {k: fields[k] for k in ("client_id", "id") if k in fields}
+        return await self.expect(reply, **echoed)
 
     async def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:
         """Every frame that arrives within ``wait`` seconds, plus those kept."""
