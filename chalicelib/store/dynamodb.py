@@ -550,12 +550,21 @@ class DynamoDBStore:
             " last_recipient = :last_recipient, last_text = :last_text, last_ts = :last_ts,"
             " last_client_id = :last_client_id"
         )
-        # what the previous last message had and this one has not
-        remove_last = ""
+        # what the previous last message had and this one has not: an edit, a
+        # tombstone, reactions (only the two people can react), an attachment
+        stale = {
+            "#edited": "last_edited_at",
+            "#deleted": "last_deleted",
+            **{
+                f"#r{i}": f"last_{REACTION_PREFIX}{name}"
+                for i, name in enumerate(dict.fromkeys((sender, recipient)))
+            },
+        }
         if message.attachment:
             set_last += f", last_{ATTACHMENT} = :last_{ATTACHMENT}"
         else:
-            remove_last = f" REMOVE last_{ATTACHMENT}"
+            stale["#att"] = f"last_{ATTACHMENT}"
+        remove_last = " REMOVE " + ", ".join(stale)
         guard = "attribute_not_exists(last_id) OR last_id < :last_id"
         if move_sender_last:
             items[SENDER_SUMMARY] = self._summary_update(
@@ -564,6 +573,7 @@ class DynamoDBStore:
                 f"{set_last}, unread = if_not_exists(unread, :zero){remove_last}",
                 guard,
                 {**last, ":other": _s(recipient), ":zero": _n(0)},
+                stale,
             )
         if message.withheld:
             pass  # the recipient's summary is untouched
@@ -574,6 +584,7 @@ class DynamoDBStore:
                 f"{set_last} ADD unread :one{remove_last}",
                 guard,
                 {**last, ":other": _s(sender), ":one": _n(1)},
+                stale,
             )
         else:
             items[RECIPIENT_SUMMARY] = self._summary_update(
@@ -582,7 +593,13 @@ class DynamoDBStore:
         return items
 
     def _summary_update(
-        self, owner: str, other: str, expression: str, condition: str | None, values: Item
+        self,
+        owner: str,
+        other: str,
+        expression: str,
+        condition: str | None,
+        values: Item,
+        names: dict[str, str] | None = None,
     ) -> Item:
         update: Item = {
             "TableName": self.table,
@@ -592,8 +609,11 @@ class DynamoDBStore:
         }
         if condition:
             update["ConditionExpression"] = condition
+        names = dict(names or {})
         if "#other" in expression:
-            update["ExpressionAttributeNames"] = {"#other": "other"}  # a reserved word
+            names["#other"] = "other"  # a reserved word
+        if names:
+            update["ExpressionAttributeNames"] = names
         return {"Update": update}
 
     def history(
