@@ -39,14 +39,18 @@ environment:
                               sqlite:///.chat/chat.db) or dynamodb:<table>
   AWS_ENDPOINT_URL_DYNAMODB   with dynamodb:<table>, a local DynamoDB-compatible
                               server; the table is created when missing
+  CHAT_BLOBS                  attachments: file:///<path> (default
+                              file:///.chat/blobs), s3://<bucket>/<prefix> or off
   CHAT_LOG_LEVEL              the app's log level (default: --log-level)
   LOCALGW_*                   defaults for the flags above, e.g. LOCALGW_IDLE_TIMEOUT=5
 
 Before serving, the gateway calls the app module's prepare_local(), if it has one
-(this app's makes its store ready). The @connections API is served at
-http://HOST:PORT/@connections/{connectionId} (POST sends, GET describes, DELETE
-closes) to loopback peers only, unless --connections-api says otherwise. It checks no
-credentials: anyone who reaches it can post to, read and close any connection. E.g.
+(this app's makes its store ready, and its attachments' directory when CHAT_BLOBS is
+file:///<path>, the default: the gateway then serves them at /blobs/). The
+@connections API is served at http://HOST:PORT/@connections/{connectionId} (POST
+sends, GET describes, DELETE closes) to loopback peers only, unless --connections-api
+says otherwise. It checks no credentials: anyone who reaches it can post to, read and
+close any connection. E.g.
   aws apigatewaymanagementapi post-to-connection --endpoint-url http://127.0.0.1:8000 \\
       --connection-id ID --cli-binary-format raw-in-base64-out --data '{"type":"pong"}'
 See docs/localgw.md.
@@ -170,7 +174,9 @@ async def serve(args: argparse.Namespace) -> None:
     except BaseException:
         invoker.shutdown()
         raise
-    app = build_app(gateway, Frontend(Path(args.frontend)), args.connections_api)
+    app = build_app(
+        gateway, Frontend(Path(args.frontend)), args.connections_api, prepared.blobs
+    )
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=1.0).start()

@@ -83,12 +83,12 @@ class ProcessInvoker:
         self._endpoint = endpoint
         await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         try:
-            description, exclusive_path, error = await self._request("prepare")
+            description, exclusive_path, blobs, error = await self._request("prepare")
         except WorkerExited as exited:
             error = f"the app's prepare_local ended its process ({exited})"
         if error is not None:
             raise SystemExit(error)
-        return Prepared(description, exclusive_path)
+        return Prepared(description, exclusive_path, blobs)
 
     def has(self, route: str) -> bool:
         return route in self.routes

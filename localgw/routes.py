@@ -1,5 +1,6 @@
-"""The HTTP side of the one port: frontend files with SPA fallback, /config.js, /ws, and
-the @connections management API (for loopback peers only, unless told otherwise)."""
+"""The HTTP side of the one port: frontend files with SPA fallback, /config.js, /ws, the
+@connections management API (for loopback peers only, unless told otherwise), and the
+app's embedded blob store at /blobs/ when it has one (localgw/blobs.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import logging
 import mimetypes
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
 from localgw.connections_api import FORBIDDEN, NOT_FOUND
 from localgw.gateway import Gateway
+
+if TYPE_CHECKING:
+    from localgw.blobs_api import BlobServer
 
 logger = logging.getLogger("localgw")
 
@@ -132,7 +137,10 @@ def config_script(request: web.Request) -> str:
 
 
 def build_app(
-    gateway: Gateway, frontend: Frontend, connections_api: str = "loopback"
+    gateway: Gateway,
+    frontend: Frontend,
+    connections_api: str = "loopback",
+    blobs: BlobServer | None = None,
 ) -> web.Application:
     async def config_js(request: web.Request) -> web.Response:
         response = frontend.respond(config_script(request).encode(), "text/javascript")
@@ -156,5 +164,9 @@ def build_app(
     for prefix in ("", "/{stage}"):
         for method in ("POST", "GET", "DELETE"):
             app.router.add_route(method, prefix + "/@connections/{connection_id}", connections)
+    if blobs is not None:
+        from localgw.blobs import add_blob_routes
+
+        add_blob_routes(app, blobs)
     app.router.add_get("/{tail:.*}", frontend.handle)
     return app

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localgw import events
+
+if TYPE_CHECKING:
+    from localgw.blobs_api import BlobServer
 
 logger = logging.getLogger("localgw")
 
@@ -27,11 +30,13 @@ PREPARE_HOOK = "prepare_local"
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the app's hook made ready: a line for the banner, and a file only one
-    gateway may serve at a time (its store), if any."""
+    """What the app's hook made ready: a line for the banner, a file only one gateway
+    may serve at a time (its store), if any, and the embedded blob store the gateway
+    serves at /blobs/, if any."""
 
     description: str
     exclusive_path: str | None = None
+    blobs: BlobServer | None = None
 
 
 NOTHING_PREPARED = Prepared("nothing to prepare (the app offers no prepare_local)")
@@ -48,8 +53,8 @@ class LoadedApp:
         return str(getattr(self.app, "app_name", "app"))
 
     def prepare(self) -> Prepared:
-        """Runs the module's ``prepare_local()``: its result's ``description`` and
-        ``exclusive_path`` attributes, or a plain string."""
+        """Runs the module's ``prepare_local()``: its result's ``description``,
+        ``exclusive_path`` and ``blobs`` attributes, or a plain string."""
         hook = getattr(self.module, PREPARE_HOOK, None)
         if hook is None:
             return NOTHING_PREPARED
@@ -57,7 +62,11 @@ class LoadedApp:
         if isinstance(result, str):
             return Prepared(result)
         exclusive = getattr(result, "exclusive_path", None)
-        return Prepared(str(result.description), None if exclusive is None else str(exclusive))
+        return Prepared(
+            str(result.description),
+            None if exclusive is None else str(exclusive),
+            getattr(result, "blobs", None),
+        )
 
 
 def load_app(spec: str, app_dir: str) -> LoadedApp:

@@ -6,7 +6,8 @@ Every message carries an id. Gateway -> worker: ``("invoke", id, route, event)``
 Worker -> gateway: ``("ready", routes)`` or ``("failed", text)`` once loaded,
 ``("call", call_id, method, connection_id, body)`` for each @connections call a handler
 makes, ``("done", id, response, error, duration_ms)``, and
-``("prepared", id, description, exclusive_path, error)``. A call's answer is matched to
+``("prepared", id, description, exclusive_path, blobs, error)`` (``blobs``: the app's
+blob server, pickled; the gateway serves it at /blobs/). A call's answer is matched to
 it by ``call_id``, so handler threads calling at once never take each other's answers.
 
 No aiohttp is imported here: a worker needs only the runtime, the bridge and the
@@ -155,15 +156,15 @@ def _hook(loaded: LoadedApp, connections: PipeConnections, endpoint: str) -> Cal
     return bridge.check
 
 
-def _prepare(loaded: LoadedApp) -> tuple[str | None, str | None, str | None]:
+def _prepare(loaded: LoadedApp) -> tuple[str | None, str | None, Any, str | None]:
     try:
         prepared = loaded.prepare()
     except SystemExit as refused:
-        return None, None, str(refused)
+        return None, None, None, str(refused)
     except Exception as error:
         logger.exception("the app's prepare_local failed")
-        return None, None, f"{type(error).__name__}: {error}"
-    return prepared.description, prepared.exclusive_path, None
+        return None, None, None, f"{type(error).__name__}: {error}"
+    return prepared.description, prepared.exclusive_path, prepared.blobs, None
 
 
 def _nothing() -> None:

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import rules
 from chalicelib.model import (
+    Attachment,
     Blocks,
     Connection,
     Conversation,
@@ -33,10 +34,11 @@ from chalicelib.model import (
     SaveResult,
     Session,
     Unbound,
+    Upload,
     User,
 )
 from chalicelib.ratelimit import Counts, window_index
-from chalicelib.store.schema import USER_INDEX
+from chalicelib.store.schema import TTL_ATTRIBUTE, USER_INDEX
 
 Item = dict[str, Any]
 
@@ -93,6 +95,10 @@ def hits_key(key: str) -> Item:
     return {"pk": {"S": f"LIMIT#{key}"}, "sk": {"S": "LIMIT"}}
 
 
+def upload_key(upload_id: str) -> Item:
+    return {"pk": {"S": f"UPLOAD#{upload_id}"}, "sk": {"S": "UPLOAD"}}
+
+
 def window_attribute(index: int) -> str:
     return f"w{index}"
 
@@ -136,7 +142,33 @@ def _message_attributes(message: Message, prefix: str = "") -> Item:
     }
     if message.withheld:  # a new message has no edit, tombstone or reactions yet
         attributes[f"{prefix}withheld"] = {"BOOL": True}
+    if message.attachment:
+        attributes[f"{prefix}{ATTACHMENT}"] = _attachment_value(message.attachment)
     return attributes
+
+
+# a message's attachment (and a summary's copy: last_att): a map of id, name, type, size
+ATTACHMENT = "att"
+
+
+def _attachment_value(attachment: Attachment) -> Item:
+    return {
+        "M": {
+            "id": _s(attachment.id),
+            "name": _s(attachment.name),
+            "type": _s(attachment.type),
+            "size": _n(attachment.size),
+        }
+    }
+
+
+def _attachment(value: Mapping[str, Any] | None) -> Attachment | None:
+    if not value:
+        return None
+    fields = value["M"]
+    return Attachment(
+        _str(fields, "id"), _str(fields, "name"), _str(fields, "type"), int(_num(fields, "size"))
+    )
 
 
 # a reaction is an attribute of the message item (and of a summary's copy of its
@@ -166,6 +198,7 @@ def _message(item: Mapping[str, Any], prefix: str = "") -> Message:
             )
         ),
         withheld=bool(item.get(f"{prefix}withheld", {}).get("BOOL", False)),
+        attachment=None if deleted else _attachment(item.get(f"{prefix}{ATTACHMENT}")),
     )
 
 
@@ -517,14 +550,30 @@ class DynamoDBStore:
             " last_recipient = :last_recipient, last_text = :last_text, last_ts = :last_ts,"
             " last_client_id = :last_client_id"
         )
+        # what the previous last message had and this one has not: an edit, a
+        # tombstone, reactions (only the two people can react), an attachment
+        stale = {
+            "#edited": "last_edited_at",
+            "#deleted": "last_deleted",
+            **{
+                f"#r{i}": f"last_{REACTION_PREFIX}{name}"
+                for i, name in enumerate(dict.fromkeys((sender, recipient)))
+            },
+        }
+        if message.attachment:
+            set_last += f", last_{ATTACHMENT} = :last_{ATTACHMENT}"
+        else:
+            stale["#att"] = f"last_{ATTACHMENT}"
+        remove_last = " REMOVE " + ", ".join(stale)
         guard = "attribute_not_exists(last_id) OR last_id < :last_id"
         if move_sender_last:
             items[SENDER_SUMMARY] = self._summary_update(
                 sender,
                 recipient,
-                f"{set_last}, unread = if_not_exists(unread, :zero)",
+                f"{set_last}, unread = if_not_exists(unread, :zero){remove_last}",
                 guard,
                 {**last, ":other": _s(recipient), ":zero": _n(0)},
+                stale,
             )
         if message.withheld:
             pass  # the recipient's summary is untouched
@@ -532,9 +581,10 @@ class DynamoDBStore:
             items[RECIPIENT_SUMMARY] = self._summary_update(
                 recipient,
                 sender,
-                f"{set_last} ADD unread :one",
+                f"{set_last} ADD unread :one{remove_last}",
                 guard,
                 {**last, ":other": _s(sender), ":one": _n(1)},
+                stale,
             )
         else:
             items[RECIPIENT_SUMMARY] = self._summary_update(
@@ -543,7 +593,13 @@ class DynamoDBStore:
         return items
 
     def _summary_update(
-        self, owner: str, other: str, expression: str, condition: str | None, values: Item
+        self,
+        owner: str,
+        other: str,
+        expression: str,
+        condition: str | None,
+        values: Item,
+        names: dict[str, str] | None = None,
     ) -> Item:
         update: Item = {
             "TableName": self.table,
@@ -553,8 +609,11 @@ class DynamoDBStore:
         }
         if condition:
             update["ConditionExpression"] = condition
+        names = dict(names or {})
         if "#other" in expression:
-            update["ExpressionAttributeNames"] = {"#other": "other"}  # a reserved word
+            names["#other"] = "other"  # a reserved word
+        if names:
+            update["ExpressionAttributeNames"] = names
         return {"Update": update}
 
     def history(
@@ -896,11 +955,10 @@ class DynamoDBStore:
     def delete_message(self, message: Message) -> Message:
         names = {"#text": "text", "#deleted": "deleted"}
         removed = {
-            f"#r{i}": REACTION_PREFIX + name for i, (name, _) in enumerate(message.reactions)
+            "#att": ATTACHMENT,
+            **{f"#r{i}": REACTION_PREFIX + name for i, (name, _) in enumerate(message.reactions)},
         }
-        expression = "SET #text = :empty, #deleted = :true"
-        if removed:
-            expression += " REMOVE " + ", ".join(removed)
+        expression = "SET #text = :empty, #deleted = :true REMOVE " + ", ".join(removed)
         changed = self._change(
             message,
             expression,
@@ -908,7 +966,9 @@ class DynamoDBStore:
             {":empty": _s(""), ":true": {"BOOL": True}},
             deleted_too=True,
         )
-        return changed or replace(message, text="", deleted=True, reactions=())
+        return changed or replace(
+            message, text="", deleted=True, reactions=(), attachment=None
+        )
 
     def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
         names = {"#r": REACTION_PREFIX + username}
@@ -980,3 +1040,96 @@ class DynamoDBStore:
                 if not any(sender in value.get("SS", ()) for value in lists):
                     found[_str(item, "username")] = _open(item.get("conns"), now)
         return found
+
+    # attachments (issue 14)
+
+    # An unattached upload carries the table's TTL attribute (``expires_at``), so
+    # DynamoDB forgets it some time after it expires; a claim removes it. ``until``
+    # keeps the Upload's expires_at either way.
+
+    def put_upload(self, upload: Upload) -> None:
+        item: Item = {
+            **upload_key(upload.id),
+            "owner": _s(upload.owner),
+            "name": _s(upload.name),
+            "type": _s(upload.type),
+            "size": _n(upload.size),
+            "created_at": _n(upload.created_at),
+            "until": _n(upload.expires_at),
+        }
+        if upload.client_id:
+            item["client_id"] = _s(upload.client_id)
+        else:
+            item[TTL_ATTRIBUTE] = _n(upload.expires_at)
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def get_upload(self, upload_id: str, *, now: float) -> Upload | None:
+        item = self._get(upload_key(upload_id))
+        if item is None:
+            return None
+        upload = self._upload(upload_id, item)
+        # TTL deletes lazily (up to days late): expiry is checked here
+        if not upload.client_id and upload.expires_at <= now:
+            return None
+        return upload
+
+    @staticmethod
+    def _upload(upload_id: str, item: Mapping[str, Any]) -> Upload:
+        return Upload(
+            id=upload_id,
+            owner=_str(item, "owner"),
+            name=_str(item, "name"),
+            type=_str(item, "type"),
+            size=int(_num(item, "size")),
+            created_at=_num(item, "created_at"),
+            expires_at=_num(item, "until"),
+            client_id=_str(item, "client_id"),
+        )
+
+    def claim_upload(
+        self, upload_id: str, owner: str, client_id: str, *, now: float
+    ) -> Upload | None:
+        if not client_id:
+            return None  # "" would mean unattached
+        try:
+            reply = self.client.update_item(
+                TableName=self.table,
+                Key=upload_key(upload_id),
+                UpdateExpression="SET client_id = :client_id REMOVE #ttl",
+                # a missing item fails the condition too (its owner is no one)
+                ConditionExpression="#owner = :owner AND ((attribute_not_exists(client_id)"
+                " AND #until > :now) OR client_id = :client_id)",
+                ExpressionAttributeNames={
+                    "#ttl": TTL_ATTRIBUTE, "#owner": "owner", "#until": "until"
+                },
+                ExpressionAttributeValues={
+                    ":client_id": _s(client_id), ":owner": _s(owner), ":now": _n(now)
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _code(error) == CONDITION_FAILED:
+                return None
+            raise
+        return self._upload(upload_id, reply["Attributes"])
+
+    def release_upload(self, upload_id: str, client_id: str, *, expires_at: float) -> None:
+        if not client_id:
+            return
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=upload_key(upload_id),
+                UpdateExpression="SET #ttl = :expires, #until = :expires REMOVE client_id",
+                ConditionExpression="client_id = :client_id",
+                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE, "#until": "until"},
+                ExpressionAttributeValues={
+                    ":client_id": _s(client_id), ":expires": _n(expires_at)
+                },
+            )
+        except ClientError as error:
+            if _code(error) != CONDITION_FAILED:
+                raise  # another send holds it, or it is gone: nothing to undo
+
+    def delete_upload(self, upload_id: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=upload_key(upload_id))

@@ -1,6 +1,7 @@
 """What a local emulator does before serving this app: make the store named by CHAT_STORE
-ready. ``app.py`` offers ``prepare_local`` and localgw calls it (the app knows its store;
-the emulator does not). On Lambda nothing calls it: the deployment made the table."""
+and the blob storage named by CHAT_BLOBS ready. ``app.py`` offers ``prepare_local`` and
+localgw calls it (the app knows its storage; the emulator does not). On Lambda nothing
+calls it: the deployment made the table and the bucket."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from chalicelib.blobs import DEFAULT_BLOBS
 from chalicelib.settings import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from chalicelib.blobs.local import LocalBlobServer
 
 logger = logging.getLogger(__name__)
 
@@ -19,14 +25,53 @@ ENDPOINT_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 
 @dataclass(frozen=True)
 class LocalStore:
-    """A line for the emulator's banner, and the file only one server may use at a time
-    (SQLite), if any."""
+    """A line for the emulator's banner, the file only one server may use at a time
+    (SQLite), if any, and the server of the embedded blob store (CHAT_BLOBS=file://),
+    which the emulator serves at ``/blobs/``, if that is the storage."""
 
     description: str
     exclusive_path: str | None = None
+    blobs: LocalBlobServer | None = None
 
 
 def prepare_local(env: Mapping[str, str] = os.environ) -> LocalStore:
+    """The store, then the blob storage (``prepare_blobs``)."""
+    store = prepare_store(env)
+    blobs = prepare_blobs(env)
+    if blobs is None:
+        return store
+    return LocalStore(
+        f"{store.description}; attachments in {blobs.root}", store.exclusive_path, blobs
+    )
+
+
+def prepare_blobs(env: Mapping[str, str] = os.environ) -> LocalBlobServer | None:
+    """file:///<path>: the directory (0700) and its key, with pending uploads older than
+    CHAT_UPLOAD_TTL swept; the server for the gateway. S3 (a bucket the deployment or
+    the test made) or "off": nothing to prepare."""
+    url = env.get("CHAT_BLOBS") or DEFAULT_BLOBS
+    scheme, _, rest = url.partition("://")
+    if url == "off" or (scheme == "s3" and rest):
+        return None
+    if scheme != "file" or not rest.startswith("/") or len(rest) < 2:
+        raise SystemExit(
+            f"CHAT_BLOBS must be 's3://<bucket>/<prefix>', 'file:///<path>' or 'off', not {url!r}"
+        )
+    from chalicelib.blobs.local import DEFAULT_UPLOAD_TTL, LocalBlobServer
+
+    try:
+        upload_ttl = float(env.get("CHAT_UPLOAD_TTL") or DEFAULT_UPLOAD_TTL)
+    except ValueError:
+        raise SystemExit("CHAT_UPLOAD_TTL must be a number of seconds") from None
+    directory = Path(rest[1:])
+    if not directory.is_dir():
+        directory.mkdir(mode=0o700, parents=True)
+    server = LocalBlobServer(directory.resolve(), upload_ttl=upload_ttl)
+    server.sweep()
+    return server
+
+
+def prepare_store(env: Mapping[str, str] = os.environ) -> LocalStore:
     """SQLite: its directory, private to the user (0700). DynamoDB on a local endpoint:
     the table, from the single table definition, when missing."""
     url = env.get("CHAT_STORE") or DEFAULT_STORE

@@ -21,6 +21,10 @@ exactly once. Item layout (pk / sk):
     LIMIT#<scope>#<subj> / LIMIT              rate-limit counts: one attribute
                                               ``w<fixed window number>`` per
                                               window (TTL)
+    UPLOAD#<upload id>   / UPLOAD             an upload (issue 14): owner, name,
+                                              type, size, ``until`` (its expiry);
+                                              ``client_id`` of the send that
+                                              claimed it, or else the TTL
 
 Issue 13 added attributes, no keys: a profile's ``blocks`` and ``blocked_by``
 (string sets: whom the user blocks, who blocks them; the recipient's profile is
@@ -28,6 +32,9 @@ checked in the send transaction, so a send costs no extra request); a message's
 ``edited_at``, ``deleted`` (a tombstone), ``withheld`` (the recipient blocks the
 sender: the sender's view only) and one ``r_<username>`` = emoji per reaction;
 a summary copies them as ``last_edited_at``, ``last_deleted``, ``last_r_<name>``.
+
+Issue 14 added a message's ``att`` (its attachment: a map of id, name, type and
+size; a tombstone has none), copied by a summary as ``last_att``.
 
 GSI1 (``gsi1pk`` = ``NAME#<first letter>``, ``gsi1sk`` = username) serves the
 prefix search of the ``users`` action without a Scan.

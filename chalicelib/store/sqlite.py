@@ -6,17 +6,19 @@ one transaction. ``Connection`` is only ever the stored binding record.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chalicelib import rules
 from chalicelib.model import (
+    Attachment,
     Blocks,
     Connection,
     Conversation,
@@ -26,6 +28,7 @@ from chalicelib.model import (
     SaveResult,
     Session,
     Unbound,
+    Upload,
     User,
 )
 from chalicelib.ratelimit import Counts, window_index
@@ -97,6 +100,8 @@ MESSAGE_COLUMNS_ADDED = {
     "edited_at": "TEXT NOT NULL DEFAULT ''",
     "deleted": "INTEGER NOT NULL DEFAULT 0",
     "withheld": "INTEGER NOT NULL DEFAULT 0",
+    # issue 14: the attachment's JSON (id, name, type, size); '' when none
+    "attachment": "TEXT NOT NULL DEFAULT ''",
 }
 SCHEMA_ADDED = """
 CREATE INDEX IF NOT EXISTS messages_by_id ON messages (id);
@@ -114,6 +119,19 @@ CREATE TABLE IF NOT EXISTS blocks (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blocks_by_blocked ON blocks (blocked);
 """
+# issue 14: an upload is attached while ``client_id`` (the send that claimed it) is set
+UPLOADS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    client_id TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+"""
 
 R = TypeVar("R")
 # a handle on the database file (not a chat connection)
@@ -127,6 +145,7 @@ _M_COLUMNS = ", ".join(f"m.{name} AS m_{name}" for name in _MESSAGE_FIELDS)
 _USER_COLUMNS = ", ".join(f.name for f in fields(User))
 _SESSION_COLUMNS = ", ".join(f.name for f in fields(Session))
 _CONNECTION_COLUMNS = ", ".join(f.name for f in fields(Connection))
+_UPLOAD_COLUMNS = ", ".join(f.name for f in fields(Upload))
 
 
 def _record(cls: type[R], row: Mapping[str, Any], prefix: str = "") -> R:
@@ -138,7 +157,16 @@ def _message(row: Mapping[str, Any], prefix: str = "", reactions: Any = ()) -> M
     values = {name: row[prefix + name] for name in _MESSAGE_FIELDS}
     values["deleted"] = bool(values["deleted"])
     values["withheld"] = bool(values["withheld"])
+    values["attachment"] = _attachment(values["attachment"])
     return Message(**values, reactions=tuple(reactions))
+
+
+def _attachment_column(attachment: Attachment | None) -> str:
+    return json.dumps(asdict(attachment), ensure_ascii=False) if attachment else ""
+
+
+def _attachment(column: str) -> Attachment | None:
+    return Attachment(**json.loads(column)) if column else None
 
 
 def _private_file(path: str) -> int:
@@ -181,6 +209,7 @@ class SQLiteStore:
                 if column not in present:
                     db.execute(f"ALTER TABLE messages ADD COLUMN {column} {declaration}")
             db.executescript(SCHEMA_ADDED)
+            db.executescript(UPLOADS_SCHEMA)
 
     # database handles
 
@@ -360,9 +389,8 @@ class SQLiteStore:
             ).fetchone():
                 message = replace(message, withheld=True)
             db.execute(
-                "INSERT INTO messages"
-                " (conversation, id, sender, recipient, text, ts, client_id, withheld)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages (conversation, id, sender, recipient, text, ts,"
+                " client_id, withheld, attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation,
                     message.id,
@@ -372,6 +400,7 @@ class SQLiteStore:
                     message.ts,
                     message.client_id,
                     int(message.withheld),
+                    _attachment_column(message.attachment),
                 ),
             )
             db.execute(
@@ -572,7 +601,8 @@ class SQLiteStore:
         conversation = rules.conversation_key(message.sender, message.recipient)
         with self._write() as db:
             db.execute(
-                "UPDATE messages SET text = '', deleted = 1 WHERE conversation = ? AND id = ?",
+                "UPDATE messages SET text = '', deleted = 1, attachment = ''"
+                " WHERE conversation = ? AND id = ?",
                 (conversation, message.id),
             )
             db.execute(
@@ -580,7 +610,9 @@ class SQLiteStore:
                 (conversation, message.id),
             )
             stored = self._stored(db, message)
-        return stored or replace(message, text="", deleted=True, reactions=())
+        return stored or replace(
+            message, text="", deleted=True, reactions=(), attachment=None
+        )
 
     def set_reaction(self, message: Message, username: str, emoji: str) -> Message | None:
         conversation = rules.conversation_key(message.sender, message.recipient)
@@ -632,3 +664,60 @@ class SQLiteStore:
         blocks = self.blocks_of(sender)
         found = self.connections_of(usernames, now=now)
         return {n: frozenset() if blocks.either_way(n) else c for n, c in found.items()}
+
+    # attachments (issue 14)
+
+    def put_upload(self, upload: Upload) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO uploads ({_UPLOAD_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    upload.id,
+                    upload.owner,
+                    upload.name,
+                    upload.type,
+                    upload.size,
+                    upload.created_at,
+                    upload.expires_at,
+                    upload.client_id,
+                ),
+            )
+
+    def get_upload(self, upload_id: str, *, now: float) -> Upload | None:
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_UPLOAD_COLUMNS} FROM uploads"
+                " WHERE id = ? AND (client_id != '' OR expires_at > ?)",
+                (upload_id, now),
+            ).fetchone()
+        return _record(Upload, row) if row else None
+
+    def claim_upload(
+        self, upload_id: str, owner: str, client_id: str, *, now: float
+    ) -> Upload | None:
+        if not client_id:
+            return None  # "" would mean unattached
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE uploads SET client_id = ?"
+                " WHERE id = ? AND owner = ?"
+                " AND ((client_id = '' AND expires_at > ?) OR client_id = ?)"
+                f" RETURNING {_UPLOAD_COLUMNS}",
+                (client_id, upload_id, owner, now, client_id),
+            ).fetchone()
+        return _record(Upload, row) if row else None
+
+    def release_upload(self, upload_id: str, client_id: str, *, expires_at: float) -> None:
+        if not client_id:
+            return
+        with self._write() as db:
+            db.execute(
+                "UPDATE uploads SET client_id = '', expires_at = ?"
+                " WHERE id = ? AND client_id = ?",
+                (expires_at, upload_id, client_id),
+            )
+
+    def delete_upload(self, upload_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))

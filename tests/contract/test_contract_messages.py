@@ -157,3 +157,24 @@ def test_mark_read_without_a_conversation_is_false(store: Store, factory: Factor
     assert not store.mark_read("bob", "carol", message.id)
     assert not store.mark_read("carol", "alice", message.id)
     assert store.conversations("carol") == []
+
+
+def test_a_newer_last_message_inherits_nothing_of_the_previous_one(
+    store: Store, factory: Factory
+) -> None:
+    """The summary's ``last`` moves on whole: no edit, tombstone or reactions of the
+    message it replaces."""
+    factory.users("al.ice", "bo-b")
+    edited = factory.send("al.ice", "bo-b")
+    assert store.edit_message(edited, "edited", "2026-12-02T10:00:00.000Z")
+    for name in ("al.ice", "bo-b"):
+        assert store.set_reaction(edited, name, "👍")
+    newer = factory.send("bo-b", "al.ice")
+    for owner in ("al.ice", "bo-b"):
+        assert store.conversations(owner)[0].last == newer
+    assert store.set_reaction(newer, "al.ice", "😂")
+    store.delete_message(newer)
+    newest = factory.send("al.ice", "bo-b")
+    for owner in ("al.ice", "bo-b"):
+        assert store.conversations(owner)[0].last == newest
+        assert store.conversations_page(owner, None, 10)[0][0].last == newest

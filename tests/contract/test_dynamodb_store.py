@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from chalicelib.model import SaveOutcome, Session, User
+from chalicelib.model import Attachment, SaveOutcome, Session, Upload, User
 from chalicelib.store.dynamodb import DynamoDBStore
 from tests.contract.helpers import Factory, now
 
@@ -89,6 +90,11 @@ def test_no_store_operation_scans(dynamo: DynamoDBStore, calls: list[str]) -> No
     dynamo.conversations("bob")
     dynamo.mark_read("bob", "alice", message.id)
     dynamo.unbind_connection("a1", now=now())
+    dynamo.put_upload(Upload("up-1", "alice", "a.txt", "text/plain", 1, now(), now() + 60))
+    dynamo.get_upload("up-1", now=now())
+    dynamo.claim_upload("up-1", "alice", "k1", now=now())
+    dynamo.release_upload("up-1", "k1", expires_at=now() + 60)
+    dynamo.delete_upload("up-1")
     assert "Scan" not in calls
     assert set(calls) <= {
         "GetItem",
@@ -186,3 +192,45 @@ def test_throttling_is_retried_by_botocore(dynamo: DynamoDBStore) -> None:
     user = dynamo.get_user("alice")
     assert user is not None and user.username == "alice"
     assert len(sent) == 2
+
+
+def _item(dynamo: DynamoDBStore, pk: str, sk: str) -> dict[str, Any]:
+    reply = dynamo.client.get_item(TableName=dynamo.table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    return dict(reply.get("Item", {}))
+
+
+def test_an_upload_carries_the_ttl_only_while_unattached(
+    dynamo: DynamoDBStore, calls: list[str]
+) -> None:
+    upload = Upload("up-1", "alice", "cat.png", "image/png", 12345, 1_800_000_000.0,
+                    1_800_086_400.0)
+    dynamo.put_upload(upload)
+    assert _item(dynamo, "UPLOAD#up-1", "UPLOAD")["expires_at"] == {"N": "1800086400.0"}
+    calls.clear()
+    assert dynamo.get_upload("up-1", now=1_800_000_001.0) == upload
+    assert calls == ["GetItem"]
+    calls.clear()
+    assert dynamo.claim_upload("up-1", "alice", "k1", now=1_800_000_001.0) is not None
+    assert calls == ["UpdateItem"]
+    assert "expires_at" not in _item(dynamo, "UPLOAD#up-1", "UPLOAD")
+    calls.clear()
+    assert dynamo.claim_upload("up-1", "alice", "k2", now=1_800_000_001.0) is None
+    assert calls == ["UpdateItem"]
+    dynamo.release_upload("up-1", "k1", expires_at=1_900_000_000.0)
+    assert _item(dynamo, "UPLOAD#up-1", "UPLOAD")["expires_at"] == {"N": "1900000000.0"}
+
+
+def test_delete_removes_the_attachment_from_the_items(dynamo: DynamoDBStore) -> None:
+    factory = Factory(dynamo)
+    factory.users("alice", "bob")
+    message = replace(factory.message("alice", "bob"),
+                      attachment=Attachment("up-1", "cat.png", "image/png", 12345))
+    assert dynamo.save_message(message, 3600, now=now()).outcome is SaveOutcome.STORED
+    stored = _item(dynamo, "CONV#alice#bob", f"MSG#{message.id}")
+    assert stored["att"] == {"M": {"id": {"S": "up-1"}, "name": {"S": "cat.png"},
+                                   "type": {"S": "image/png"}, "size": {"N": "12345"}}}
+    assert _item(dynamo, "USER#bob", "CONV#alice")["last_att"] == stored["att"]
+    dynamo.delete_message(message)
+    assert "att" not in _item(dynamo, "CONV#alice#bob", f"MSG#{message.id}")
+    for owner, other in (("alice", "bob"), ("bob", "alice")):
+        assert "last_att" not in _item(dynamo, f"USER#{owner}", f"CONV#{other}")
