@@ -134,6 +134,8 @@ CREATE TABLE IF NOT EXISTS uploads (
 """
 
 R = TypeVar("R")
+# (conversation, message id) pairs per query: 2 parameters each, well under SQLite's 999
+_PAIRS_PER_QUERY = 400
 # a handle on the database file (not a chat connection)
 Database = sqlite3.Connection
 
@@ -462,14 +464,11 @@ class SQLiteStore:
                 " WHERE s.owner = ? AND s.last_id < ? ORDER BY s.last_id DESC LIMIT ?",
                 (username, before or "\U0010ffff", -1 if fetch is None else fetch),
             ).fetchall()
-            reactions = {
-                row["m_id"]: self._reactions(db, row["conversation"], [row["m_id"]])
-                for row in rows
-            }
+            reactions = self._last_reactions(db, [(r["conversation"], r["m_id"]) for r in rows])
         return [
             Conversation(
                 other=row["other"],
-                last=_message(row, "m_", reactions[row["m_id"]].get(row["m_id"], ())),
+                last=_message(row, "m_", reactions.get((row["conversation"], row["m_id"]), ())),
                 unread=row["unread"],
                 read_up_to=row["read_up_to"],
                 their_read_up_to=row["their_read_up_to"],
@@ -565,6 +564,26 @@ class SQLiteStore:
         ).fetchall()
         for row in rows:
             found.setdefault(row["message_id"], []).append((row["username"], row["emoji"]))
+        return found
+
+    @staticmethod
+    def _last_reactions(
+        db: Database, messages: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """(conversation, message id) -> its reactions, by username: one query per
+        page of last messages (in chunks, under SQLite's bound on parameters)."""
+        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for start in range(0, len(messages), _PAIRS_PER_QUERY):
+            chunk = messages[start : start + _PAIRS_PER_QUERY]
+            pairs = ",".join("(?, ?)" for _ in chunk)
+            rows = db.execute(
+                "SELECT conversation, message_id, username, emoji FROM reactions"
+                f" WHERE (conversation, message_id) IN (VALUES {pairs}) ORDER BY username",
+                [value for pair in chunk for value in pair],
+            ).fetchall()
+            for row in rows:
+                key = (row["conversation"], row["message_id"])
+                found.setdefault(key, []).append((row["username"], row["emoji"]))
         return found
 
     def _stored(self, db: Database, message: Message) -> Message | None:

@@ -63,6 +63,7 @@ class Gateway:
         env = {
             **os.environ,
             "CHAT_STORE": f"sqlite:///{self.db}",
+            "CHAT_BLOBS": f"file:///{self.workdir / 'blobs'}",
             "CHAT_SCRYPT_COST": "1024,8,1",
             "PYTHONUNBUFFERED": "1",
         }

@@ -56,7 +56,14 @@ class Gateway:
 
     def start(self, timeout: float = 20) -> Gateway:
         """Starts (or restarts) the process; returns once it printed its URL."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAT_SCRYPT_COST": FAST_SCRYPT, **self.env}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CHAT_SCRYPT_COST": FAST_SCRYPT,
+            # the embedded blob store in the test's own directory, not the checkout's .chat
+            "CHAT_BLOBS": f"file:///{self.workdir / 'blobs'}",
+            **self.env,
+        }
         offset = len(self.log())
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
