@@ -53,9 +53,11 @@ export function createState({ route = { name: 'home' }, session = {}, rules = DE
  *          'queued'     ready, waiting for the connection (asked once it is back)
  *          'asking'     the `upload` frame went out; its reply gives where to POST
  *          'posting'    the file is being POSTed (progress 0..100)
+ *          'posted'     stored; waits for the files chosen before it (messages keep that order)
  *          'failed'     error says why; Retry unless final (final: refused for good)
- *   Once the POST is done it leaves state.uploads and becomes a pending message whose
- *   `attachment` names the upload (sent, and kept in the outbox, like any message).
+ *   Once posted (and the earlier ones sent) it leaves state.uploads and becomes a pending
+ *   message whose `attachment` names the upload (sent, and kept in the outbox, like any
+ *   message).
  */
 export function newUpload({ clientId, to, name, type, size, ts }) {
   return {

@@ -63,7 +63,8 @@ enableMapSet(); // the state keeps its collections in Maps
  *                                                  or uploadFailed
  *   {type: 'upload', op: 'forget', clientId, keepPreview?}
  *                                                  stop any POST and let go of the file (and of
- *                                                  its blob: preview unless keepPreview)
+ *                                                  its blob: URL unless keepPreview: a message
+ *                                                  shows it until history brings the server's)
  *   {type: 'download', url, name}                  download this link (after refreshing it)
  */
 
@@ -247,6 +248,7 @@ function refuseUpload(s, out, u, words) {
   u.error = words;
   u.final = true;
   out.push(forgetFile(u.clientId), { type: 'announce', text: words });
+  sendPosted(s, out, u.to); // those after it need not wait
 }
 
 function failUpload(s, out, u, words, { waiting = false, auto = false } = {}) {
@@ -255,6 +257,7 @@ function failUpload(s, out, u, words, { waiting = false, auto = false } = {}) {
   u.progress = 0;
   u.auto = auto;
   out.push({ type: 'announce', text: `${words} ${waiting ? 'You can retry it then.' : 'You can retry it.'}` });
+  sendPosted(s, out, u.to);
 }
 
 /** Asks the server where to POST (the reply is matched by client_id), or waits for the connection. */
@@ -280,6 +283,26 @@ function postUpload(s, out, u) {
 function startUpload(s, out, u, now) {
   if (u.uploadId && u.expiresAt - POST_MARGIN_MS > now) postUpload(s, out, u);
   else askUpload(s, out, u);
+}
+
+/**
+ * Files stored become messages in the order they were chosen: each posted one is sent
+ * once those chosen before it (to the same person) are sent, failed or gone. A message
+ * is sent (and kept in the outbox) like any other.
+ */
+function sendPosted(s, out, to) {
+  for (const u of [...s.uploads.values()]) {
+    if (u.to !== to || u.status === 'failed') continue;
+    if (u.status !== 'posted') return;
+    s.uploads.delete(u.clientId);
+    out.push(forgetFile(u.clientId, true)); // its blob: URL stays: the message shows it
+    const attachment = { id: u.uploadId, name: u.name, type: u.type, size: u.size, url: u.previewUrl, local: true };
+    const wire = { client_id: u.clientId, from: s.me, to: u.to, text: '', ts: u.ts, attachment };
+    const { message } = upsertMessage(s, wire, 'pending');
+    touchConversation(s, message);
+    out.push({ type: 'outbox', op: 'add', username: s.me, item: outboxItem(message) });
+    sendMessageFrame(s, out, message);
+  }
 }
 
 /** What a refused `upload` frame means, in words. */
@@ -555,8 +578,11 @@ const FRAMES = {
     const t = thread(s, frame.with);
     const messages = frame.messages || [];
     const kind = t.loading || 'latest';
+    const local = [...t.messages.values()].filter((m) => m.attachment && m.attachment.local);
     applyHistory(s, frame.with, messages, Boolean(frame.more), kind);
     stampLinks(s, frame.with, messages, now);
+    // the server's links replaced our own copies of files we sent: let those go
+    for (const m of local) if (!(m.attachment && m.attachment.local)) out.push(forgetFile(m.client_id));
     if (kind === 'refresh' && s.downloadWanted) {
       // A download that waited for its link to be signed afresh.
       const m = t.messages.get(s.downloadWanted);
@@ -1155,14 +1181,9 @@ const EVENTS = {
   uploadPosted(s, { clientId }, out) {
     const u = s.uploads.get(clientId);
     if (!u || u.status !== 'posting') return;
-    s.uploads.delete(clientId);
-    out.push(forgetFile(clientId, true)); // the preview stays: the message shows it
-    const attachment = { id: u.uploadId, name: u.name, type: u.type, size: u.size, url: u.previewUrl, local: true };
-    const wire = { client_id: u.clientId, from: s.me, to: u.to, text: '', ts: u.ts, attachment };
-    const { message } = upsertMessage(s, wire, 'pending');
-    touchConversation(s, message);
-    out.push({ type: 'outbox', op: 'add', username: s.me, item: outboxItem(message) });
-    sendMessageFrame(s, out, message);
+    u.status = 'posted';
+    u.progress = 100;
+    sendPosted(s, out, u.to);
   },
   /** {clientId, status}: the POST failed (status 0: the server was not reached). */
   uploadFailed(s, { clientId, status = 0 }, out) {
@@ -1186,6 +1207,7 @@ const EVENTS = {
     if (!u || u.status === 'failed') return;
     s.uploads.delete(clientId);
     out.push(forgetFile(clientId), { type: 'announce', text: `Upload of ${u.name} cancelled.` }, { type: 'focus', id: 'attach-input' });
+    sendPosted(s, out, u.to);
   },
   /** {clientId, now}: Retry of a failed upload. */
   retryUpload(s, { clientId, now }, out) {

@@ -1,6 +1,7 @@
 // The I/O of attachments, as update.js's `upload` and `download` effects ask: the files
 // held while they are sent, photos scaled down on a canvas, the multipart POST (an
-// XMLHttpRequest, for its upload progress events) and blob: previews. Decides nothing:
+// XMLHttpRequest, for its upload progress events) and blob: URLs of the files (the
+// sender's own copy). Decides nothing:
 // every outcome goes back to update() as an event.
 
 import { MAX_PHOTO_SIDE } from './rules.js';
@@ -27,11 +28,9 @@ export function createUploads(dispatch, types) {
     }
     if (!files.has(clientId)) return; // cancelled meanwhile
     files.set(clientId, ready);
-    let previewUrl = '';
-    if (ready.type.startsWith('image/')) {
-      previewUrl = URL.createObjectURL(ready);
-      previews.set(clientId, previewUrl);
-    }
+    // the sender's own copy (shown, or downloaded) until the server's link comes with history
+    const previewUrl = URL.createObjectURL(ready);
+    previews.set(clientId, previewUrl);
     dispatch({ type: 'prepared', clientId, name: ready.name || name, fileType: ready.type, size: ready.size, previewUrl });
   }
 
@@ -69,9 +68,10 @@ export function createUploads(dispatch, types) {
     posts.delete(clientId);
     if (xhr) xhr.abort();
     files.delete(clientId);
+    if (keepPreview) return; // the message shows it: forgotten once the server's link replaces it
     const preview = previews.get(clientId);
     previews.delete(clientId);
-    if (preview && !keepPreview) URL.revokeObjectURL(preview);
+    if (preview) URL.revokeObjectURL(preview);
   }
 
   const OPS = { prepare, post, forget };

@@ -103,6 +103,26 @@ test('concurrent uploads: each reply is matched by its client_id, not by order',
   assert.deepEqual(uploadOps(stray.effects), []);
 });
 
+test('files chosen together become messages in the order chosen, whichever is stored first', () => {
+  const a = photo('ca', 1000, 'a.png');
+  const b = pdf('cb', 2000, 'b.pdf');
+  const c = pdf('cc', 3000, 'c.pdf');
+  let { state } = run(open(), attach(a, b, c), prepared(a), prepared(b), prepared(c), reply('ca'), reply('cb'), reply('cc'));
+  let frames;
+  ({ state, frames } = run(state, { type: 'uploadPosted', clientId: 'cb' }));
+  assert.deepEqual(sendFrames(frames), [], 'b waits for a');
+  assert.equal(state.uploads.get('cb').status, 'posted');
+  ({ state, frames } = run(state, { type: 'uploadPosted', clientId: 'ca' }));
+  assert.deepEqual(sendFrames(frames).map((f) => f.client_id), ['ca', 'cb']);
+  assert.deepEqual([...state.uploads.keys()], ['cc']);
+  // one that fails or is cancelled holds nothing up
+  const d = pdf('cd', 10, 'd.pdf');
+  const e = pdf('ce', 10, 'e.pdf');
+  ({ state } = run(open(), attach(d, e), prepared(d), prepared(e), reply('cd'), reply('ce'), { type: 'uploadPosted', clientId: 'ce' }));
+  assert.deepEqual(sendFrames(run(state, { type: 'uploadFailed', clientId: 'cd', status: 500 }).frames).map((f) => f.client_id), ['ce']);
+  assert.deepEqual(sendFrames(run(state, { type: 'cancelUpload', clientId: 'cd' }).frames).map((f) => f.client_id), ['ce']);
+});
+
 test('progress is a whole percent 0..100 that only grows while posting', () => {
   const f = pdf('c1');
   let { state } = run(open(), attach(f), prepared(f), reply('c1'));
@@ -289,7 +309,10 @@ test('after a reload the outbox sends an attachment message again; history bring
   const [pending] = sortedMessages(state.threads.get(BOB));
   assert.deepEqual([pending.attachment.url, pending.attachment.local], ['', true]);
   const stored = { ...wire(6, ME, BOB, '', 'c1'), attachment: { ...item.attachment, url: 'http://x/blobs/up1?sig' } };
-  ({ state } = run(state, frame({ type: 'history', with: BOB, messages: [stored], more: false })));
+  let effects;
+  ({ state, effects } = run(state, frame({ type: 'history', with: BOB, messages: [stored], more: false })));
+  assert.deepEqual(uploadOps(effects), [{ type: 'upload', op: 'forget', clientId: 'c1', keepPreview: false }],
+    'our own copy (its blob: URL) is let go once the server\'s link replaces it');
   const [m] = sortedMessages(state.threads.get(BOB));
   assert.deepEqual([m.status, m.attachment.url, Boolean(m.attachment.local)], ['sent', 'http://x/blobs/up1?sig', false]);
   assert.equal(m.attachment.fetchedAt, T0);

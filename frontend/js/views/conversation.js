@@ -119,8 +119,7 @@ function initAttachments(box, thread, messages) {
   const { rules } = handlers;
   const input = byId('attach-input');
   const off = !rules.uploadTypes.length; // this server takes no files
-  input.hidden = off;
-  input.nextElementSibling.hidden = off; // its label, the Attach button
+  input.parentElement.hidden = off; // the input with its label, the Attach button
   input.accept = rules.uploadTypes.join(',');
   setText(byId('attach-hint'), `You can send ${allowedWords(rules)} of up to ${humanSize(rules.maxUpload)} each. You can also drop files here or paste a photo.`);
   input.addEventListener('change', () => {
@@ -347,7 +346,7 @@ function showAttachment(el, a) {
   el.replaceChildren(h(
     'div',
     { class: 'attachment-file' },
-    h('span', { class: 'attachment-icon', text: isPhoto(a) ? '🖼️' : '📄', attrs: { 'aria-hidden': 'true' } }),
+    h('span', { class: 'attachment-icon', attrs: { 'aria-hidden': 'true' } }),
     h(
       'span',
       { class: 'attachment-about' },
@@ -498,6 +497,7 @@ const UPLOAD_WORDS = {
   preparing: 'Getting it ready…',
   queued: 'Waiting for the connection…',
   asking: 'Starting…',
+  posted: 'Uploaded; sent after the files before it',
 };
 
 function createUpload(u) {
