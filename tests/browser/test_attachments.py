@@ -158,7 +158,7 @@ def test_a_photo_and_a_pdf_reach_the_other_person_and_stay_after_a_reload(
         ("", "beach.png"), ("", "report.pdf")]
 
 
-def test_too_big_and_svg_are_refused_in_words_before_anything_is_sent(
+def test_too_big_and_svg_are_refused_in_words_and_a_drop_and_a_paste_are_taken(
     gateway: Gateway, people: Callable[..., Person], tmp_path: Path
 ) -> None:
     alice, bob = people(unique("alice")), people(unique("bob"))
@@ -189,6 +189,28 @@ def test_too_big_and_svg_are_refused_in_words_before_anything_is_sent(
     tray.get_by_role("button", name="Dismiss").click()
     expect(tray).to_be_hidden()
     expect(page.get_by_label("Attach", exact=True)).to_be_focused()
+
+    # a file dropped on the conversation is checked the same way
+    page.locator("#thread").dispatch_event("drop", {"dataTransfer": page.evaluate_handle(
+        """() => { const dt = new DataTransfer();
+                   dt.items.add(new File(['<svg/>'], 'dropped.svg', {type: 'image/svg+xml'}));
+                   return dt; }""")})
+    expect(tray).to_contain_text(f"dropped.svg {REFUSED_TYPE}")
+    assert not any('"upload"' in frame for frame in sent)
+    # a photo pasted into the message box is sent
+    page.get_by_label("Message").evaluate(
+        """async (box) => {
+          const canvas = new OffscreenCanvas(40, 30);
+          canvas.getContext('2d').fillRect(0, 0, 40, 30);
+          const dt = new DataTransfer();
+          dt.items.add(new File([await canvas.convertToBlob()], 'image.png', {type: 'image/png'}));
+          box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true}));
+        }""")
+    pasted = row_with(page, page.get_by_role("img", name="image.png"))
+    expect(pasted).to_have_attribute("data-status", re.compile("sent|read"))
+    expect(page.get_by_label("Message")).to_have_value("")
+    assert [m["attachment"]["name"] for m in stored(gateway, bob.name, alice.name)] == [
+        "image.png"]
 
 
 def test_the_progress_bar_moves_to_100_and_cancel_upload_stops_a_file(

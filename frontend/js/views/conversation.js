@@ -152,10 +152,19 @@ function initAttachments(box, thread, messages) {
     event.preventDefault();
     handlers.onFiles([...event.dataTransfer.files]);
   });
+  // A file dropped anywhere else must not make the browser open it (leaving the chat).
+  for (const type of ['dragover', 'drop']) {
+    window.addEventListener(type, (event) => {
+      if (!hasFiles(event) || event.defaultPrevented) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'none';
+    });
+  }
   box.addEventListener('paste', (event) => {
     if (off) return;
-    const files = [...((event.clipboardData && event.clipboardData.files) || [])];
-    if (!files.length) return; // text is pasted as text
+    const files = [...((event.clipboardData && event.clipboardData.files) || [])]
+      .filter((file) => file.type.startsWith('image/'));
+    if (!files.length) return; // anything else is pasted as text
     event.preventDefault();
     handlers.onFiles(files);
   });
