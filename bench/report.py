@@ -345,7 +345,8 @@ def cost_section(cost: dict[str, Any] | None, delivery: dict[str, Any] | None) -
     out += [
         f"Command: `{cost['command']}` ({num(cost['duration_s'])} s). The real handlers run"
         " through Chalice's test client with API-Gateway-shaped events against the DynamoDB"
-        " store on moto's DynamoDB server (loopback); [bench/aws_calls.py](../bench/aws_calls.py)"
+        " store on moto's DynamoDB server (loopback), attachments in moto's S3 as deployed"
+        " (`CHAT_BLOBS=s3://...`); [bench/aws_calls.py](../bench/aws_calls.py)"
         f" counts every DynamoDB request, by the store's client and by the server, with"
         f" {int(small):,} and with {int(large):,} registered users (half of the others"
         " online).",
@@ -484,7 +485,8 @@ def attachment_part(cost: dict[str, Any], delivery: dict[str, Any] | None) -> li
         f" the file with the presigned form ({num(measured['photo_bytes'] // 1024)} KiB of"
         f" random bytes, {measured['photo_type']}: no count below depends on the size), her"
         " `send` with the attachment, one `history` fetch by bob that returns it (`limit`"
-        " 1: a page per message, the dearest reading; a page of 50 shares its invocation)"
+        " 1: a page per message, the dearest reading; a page of 50 messages shares one"
+        " invocation and one Query among them)"
         " and his browser's GET of its download URL; then alice deletes each message. S3"
         " requests are counted by S3Blobs' boto3 client (the server's) and at the two"
         " `requests` calls (the browser's), DynamoDB as above; means per invocation, times"
@@ -527,7 +529,8 @@ def attachment_part(cost: dict[str, Any], delivery: dict[str, Any] | None) -> li
         f"- API Gateway: the frames in (`upload`, `send`, `history`) and out (the `upload`"
         " reply, the `ack`, the `message` push, the `history` page), each in 32 KB steps."
         f" Lambda: {money['memory_mb']} MB, each invocation's duration estimated as for a"
-        f" send above and billed per invocation ({billed} ms).",
+        f" send above and billed per invocation ({billed} ms); the waiting in them is on"
+        " moto's DynamoDB and S3 on loopback, not AWS's.",
         "- Left out, as for a direct message: data transfer (each view of the file leaves"
         " S3 for the internet, billed per GB downloaded, on the same pricing page),"
         " CloudWatch Logs, and S3's free tier.",
