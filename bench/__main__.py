@@ -13,7 +13,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, deploy, faults, histogram, load, report, results, scale
+from bench import (
+    attachments,
+    coldstart,
+    cost,
+    deploy,
+    faults,
+    histogram,
+    load,
+    report,
+    results,
+    scale,
+)
 from bench.machine import describe, raise_open_files
 
 RUNS = 3
@@ -24,6 +35,7 @@ def _parts() -> dict[str, Callable[[argparse.Namespace], dict[str, Any]]]:
         "load": lambda a: load.run(a.runs, a.quick),
         "scale": lambda a: scale.run(a.runs, a.quick),
         "cost": lambda a: cost.run(a.quick),
+        "attachments": lambda a: attachments.run(a.quick),
         "coldstart": lambda a: coldstart.run(a.quick),
         "faults": lambda a: faults.run(a.quick),
         "deploy": lambda a: deploy.run(a.quick),
@@ -45,7 +57,12 @@ def correctness(part: str, data: dict[str, Any]) -> list[tuple[bool, str]]:
                 (data["checks"].get("posts_counted", False),
                  "cost: a send's two PostToConnection calls counted"),
                 (data["checks"].get("limiter_adds_at_most_one_wru_per_send", False),
-                 "cost: the rate limiter adds at most one WRU per send")]
+                 "cost: the rate limiter adds at most one WRU per send"),
+                (data["checks"].get("attachment_s3_counted", False),
+                 "cost: a message with an attachment: its S3 requests counted, the file intact")]
+    if part == "attachments":
+        return [(data["checks"]["delivered_intact"],
+                 "attachments: every photo delivered, its bytes intact")]
     if part == "faults":
         return [(data["failed"] == 0 and data["passed"] > 0, "faults: all tests pass")]
     if part == "deploy":

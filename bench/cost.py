@@ -1,7 +1,9 @@
 """Part 3, cost: AWS API calls per direct message by operation with the DynamoDB store
 (moto's server on loopback) at 2 and 1,000 registered users (bench/aws_calls.py does
 the counting), the DynamoDB request units those calls consume, the handler's duration,
-and dollars per million direct messages from AWS's public on-demand prices."""
+and dollars per million direct messages from AWS's public on-demand prices; and the same
+for a message with an attachment, S3 requests included (bench/attachment_cost.py counts
+them, on moto's S3)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from bench import aws_calls, capacity
+from bench import attachment_cost, aws_calls, capacity
 from bench.machine import ROOT
 
 SCALES = (2, 1000)
@@ -27,6 +29,10 @@ LAMBDA_FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at 1,769 MB, a share be
 APIGW_PRICING = "https://aws.amazon.com/api-gateway/pricing/"
 LAMBDA_PRICING = "https://aws.amazon.com/lambda/pricing/"
 DYNAMODB_PRICING = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+S3_PRICING = "https://aws.amazon.com/s3/pricing/"
+# S3's "GB" is 2^30 bytes: the storage example in its FAQ converts byte-hours with it
+S3_FAQ = "https://aws.amazon.com/s3/faqs/"
+S3_GB = 2**30
 LAMBDA_MEMORY_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html"
 CAPACITY_DOC = (
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html"
@@ -47,7 +53,28 @@ PRICES: dict[str, dict[str, Any]] = {
                      "url": DYNAMODB_PRICING},
     "dynamodb_rru": {"usd": 0.125, "per": 1e6, "unit": "read request units",
                      "url": DYNAMODB_PRICING},
+    # S3 Standard; PutObjectTagging is billed as a PUT-tier request, DELETE is free
+    "s3_storage_gb_month": {"usd": 0.023, "per": 1, "unit": "GB-month (S3 Standard, first 50 TB)",
+                            "url": S3_PRICING},
+    "s3_put_request": {"usd": 0.005, "per": 1e3, "unit": "PUT, COPY, POST, LIST requests",
+                       "url": S3_PRICING},
+    "s3_get_request": {"usd": 0.0004, "per": 1e3,
+                       "unit": "GET, SELECT and all other requests (HEAD included)",
+                       "url": S3_PRICING},
+    "s3_delete_request": {"usd": 0.0, "per": 1e3, "unit": "DELETE requests", "url": S3_PRICING},
 }
+# which price each S3 request pays: the server's through S3Blobs, the browser's named
+# as S3 bills them (a presigned POST is a POST, a download a GET)
+S3_REQUEST_PRICE = {
+    "PostObject": "s3_put_request",
+    "PutObject": "s3_put_request",
+    "PutObjectTagging": "s3_put_request",
+    "GetObject": "s3_get_request",
+    "HeadObject": "s3_get_request",
+    "DeleteObject": "s3_delete_request",
+}
+# the photo of the storage example: the size of the local delivery bench's (bench/attachments.py)
+STORED_EXAMPLE_BYTES = 5 * 1024 * 1024
 # the worked example for connection minutes, which depend on how people use the chat
 EXAMPLE_ONLINE_MINUTES_PER_DAY = 8 * 60
 EXAMPLE_MESSAGES_PER_DAY = 100
@@ -83,6 +110,7 @@ def _posted(request: Any, **_: Any) -> Any:
 LIMITER_ON = {
     "CHAT_LIMIT_LOGIN": "5/900",
     "CHAT_LIMIT_SEND": "1000000/30",
+    "CHAT_LIMIT_UPLOAD": "1000000/60",
     "CHAT_LIMIT_SIGN_IN": "1000/60",
     "CHAT_TYPING_INTERVAL": "3",
 }
@@ -236,23 +264,33 @@ def limiter_comparison(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any
     return table
 
 
+def lambda_duration(wall_ms: float, cpu_ms: float, memory_mb: int) -> dict[str, Any]:
+    """An invocation measured here as it would bill at ``memory_mb``: the time waiting
+    on I/O as measured, the CPU time scaled by Lambda's share of a vCPU."""
+    io_ms = max(wall_ms - cpu_ms, 0.0)
+    estimated_ms = io_ms + cpu_ms * max(LAMBDA_FULL_VCPU_MB / memory_mb, 1)
+    billed_ms = math.ceil(estimated_ms)  # Lambda bills duration in 1 ms steps
+    return {"estimated_ms": estimated_ms, "billed_ms": billed_ms,
+            "gb_seconds": memory_mb / 1024 * billed_ms / 1000}
+
+
+def price(key: str, quantity_per_message: float) -> dict[str, Any]:
+    p = PRICES[key]
+    return {
+        "quantity_per_message": quantity_per_message,
+        "usd_per_million_messages": quantity_per_message * 1e6 * p["usd"] / p["per"],
+        "price": p,
+    }
+
+
 def dollars(send_calls: dict[str, Any], units: dict[str, Any], memory_mb: int
             ) -> dict[str, Any]:
     """$ per million direct messages, line by line."""
     frames_in = 1  # the send frame
     frames_out = int(send_calls["post_to_connection"])  # message to the recipient + ack
-    io_ms = max(units["wall_ms_median"] - units["cpu_ms_median"], 0.0)
-    estimated_ms = io_ms + units["cpu_ms_median"] * max(LAMBDA_FULL_VCPU_MB / memory_mb, 1)
-    billed_ms = math.ceil(estimated_ms)  # Lambda bills duration in 1 ms steps
-    gb_seconds = memory_mb / 1024 * billed_ms / 1000
-
-    def price(key: str, quantity_per_message: float) -> dict[str, Any]:
-        p = PRICES[key]
-        return {
-            "quantity_per_message": quantity_per_message,
-            "usd_per_million_messages": quantity_per_message * 1e6 * p["usd"] / p["per"],
-            "price": p,
-        }
+    duration = lambda_duration(units["wall_ms_median"], units["cpu_ms_median"], memory_mb)
+    estimated_ms, billed_ms = duration["estimated_ms"], duration["billed_ms"]
+    gb_seconds = duration["gb_seconds"]
 
     lines = {
         "API Gateway messages": price("apigw_message", frames_in + frames_out),
@@ -286,6 +324,77 @@ def dollars(send_calls: dict[str, Any], units: dict[str, Any], memory_mb: int
     }
 
 
+MESSAGE_STEPS = ("upload", "send", "history")  # the frames one message with an attachment takes
+
+
+def _priced_steps(steps: list[dict[str, Any]], browser_s3: dict[str, float],
+                  memory_mb: int) -> dict[str, Any]:
+    """$ per million of what ``steps`` (handler invocations, figures from
+    bench/attachment_cost.py) and the browser's S3 requests do together, line by line."""
+    durations = [lambda_duration(step["wall_ms_median"], step["cpu_ms_median"], memory_mb)
+                 for step in steps]
+    s3: dict[str, float] = dict(browser_s3)
+    for step in steps:
+        for operation, n in step["s3_requests_mean"].items():
+            s3[operation] = s3.get(operation, 0.0) + n
+    tiers: dict[str, dict[str, float]] = {}
+    for operation, n in sorted(s3.items()):
+        tiers.setdefault(S3_REQUEST_PRICE[operation], {})[operation] = n
+    lines = {
+        "API Gateway messages": price("apigw_message",
+                                      sum(step["apigw_messages_mean"] for step in steps)),
+        "Lambda requests": price("lambda_request", len(steps)),
+        "Lambda duration": price("lambda_gb_second", sum(d["gb_seconds"] for d in durations)),
+        "DynamoDB writes": price("dynamodb_wru", sum(step["wru_mean"] for step in steps)),
+        "DynamoDB reads": price("dynamodb_rru", sum(step["rru_mean"] for step in steps)),
+    }
+    tier_names = {"s3_put_request": "S3 PUT-tier requests", "s3_get_request":
+                  "S3 GET-tier requests", "s3_delete_request": "S3 DELETE requests"}
+    for key, operations in tiers.items():
+        line = price(key, sum(operations.values()))
+        lines[tier_names[key]] = {**line, "operations": operations}
+    return {
+        "lines": lines,
+        "total_usd_per_million": sum(line["usd_per_million_messages"]
+                                     for line in lines.values()),
+        "lambda_billed_ms": [d["billed_ms"] for d in durations],
+    }
+
+
+def attachment_dollars(measured: dict[str, Any], memory_mb: int) -> dict[str, Any]:
+    """$ per million messages with an attachment (the upload, the browser's POST, the
+    send, one history fetch and one view by the recipient), per further view, per
+    delete, and the storage per month."""
+    steps = measured["steps"]
+    browser = measured["browser_requests_per_message"]
+    per_gb = PRICES["s3_storage_gb_month"]
+    stored_gb = STORED_EXAMPLE_BYTES / S3_GB
+    return {
+        "message": _priced_steps([steps[name] for name in MESSAGE_STEPS], browser, memory_mb),
+        "further_view": price("s3_get_request", 1),
+        "delete": _priced_steps([steps["delete"]], {}, memory_mb),
+        "storage": {
+            "usd_per_gb_month": per_gb["usd"],
+            "price": per_gb,
+            "gb_definition": {"bytes": S3_GB, "url": S3_FAQ},
+            "example_bytes": STORED_EXAMPLE_BYTES,
+            "example_usd_per_million_messages_per_month":
+                stored_gb * 1e6 * per_gb["usd"] / per_gb["per"],
+        },
+        "memory_mb": memory_mb,
+    }
+
+
+def _attachment_checks(measured: dict[str, Any]) -> bool:
+    """Each step made the S3 requests it must, and nothing was left behind."""
+    s3 = {name: step["s3_requests_mean"] for name, step in measured["steps"].items()}
+    return (not measured["problems"]
+            and s3["upload"] == {} and s3["history"] == {}
+            and s3["send"] == {"HeadObject": 1.0, "PutObjectTagging": 1.0}
+            and s3["delete"] == {"DeleteObject": 1.0}
+            and measured["objects_left_after_delete"] == 0)
+
+
 def run(quick: bool, log: Any = print) -> dict[str, Any]:
     import logging
 
@@ -301,9 +410,16 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     server.start()
     started = time.monotonic()
     try:
+        import boto3
+
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        # attachments in S3 as deployed (moto's S3, on the same server)
+        bucket = f"cost-{uuid.uuid4().hex[:10]}"
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+        os.environ["CHAT_BLOBS"] = f"s3://{bucket}/{attachment_cost.BLOB_PREFIX}"
+        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
         calls: dict[str, Any] = {}
         for users in scales:
             began = time.monotonic()
@@ -312,6 +428,12 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
                 f" ({time.monotonic() - began:.1f} s)")
         units = measure_send(endpoint, 5 if quick else TIMED_SENDS, limiter=True)
         unlimited = measure_send(endpoint, 5 if quick else TIMED_SENDS, limiter=False)
+        began = time.monotonic()
+        attached = attachment_cost.measure(
+            endpoint, bucket,
+            attachment_cost.QUICK_MESSAGES if quick else attachment_cost.MESSAGES, LIMITER_ON)
+        log(f"  cost: {attached['messages']} messages with an attachment"
+            f" ({time.monotonic() - began:.1f} s)")
     finally:
         server.stop()
     memory = lambda_memory_mb()
@@ -325,6 +447,13 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
         f" ({small[SEND]['dynamodb']}), {units['wru']:g} WRU + {units['rru']:g} RRU,"
         f" ${money['total_usd_per_million']:.2f} per million messages")
     limiter = limiter_comparison(units, unlimited)
+    attached_money = attachment_dollars(attached, memory)
+    per_message = attached_money["message"]
+    log("  cost: a message with an attachment: "
+        + ", ".join(f"{name} {line['quantity_per_message']:.4g}"
+                    for name, line in per_message["lines"].items())
+        + f"; ${per_message['total_usd_per_million']:.2f} per million, storage"
+        f" ${attached_money['storage']['usd_per_gb_month']} per GB-month")
     for action, row in limiter.items():
         on, off = row["with_limiter"], row["without_limiter"]
         log(f"  cost: {action}: {on['requests']:.2f} requests, {on['wru']:.2f} WRU +"
@@ -344,11 +473,16 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
             "posts_counted": small[SEND]["post_to_connection"] == 2,
             # issue 11: the limiter adds at most one write request unit per send
             "limiter_adds_at_most_one_wru_per_send": limiter["send"]["added_wru_max"] <= 1,
+            # issue 14: HeadObject + PutObjectTagging per send, DeleteObject per delete,
+            # none for upload or history, every file back intact, none left behind
+            "attachment_s3_counted": _attachment_checks(attached),
         },
         "send_units": units,
         "send_units_without_limiter": unlimited,
         "limiter": limiter,
         "dollars": money,
+        "attachment": attached,
+        "attachment_dollars": attached_money,
         "prices": PRICES,
         "sources": {
             "lambda_memory": LAMBDA_MEMORY_DOC,

@@ -29,6 +29,15 @@ def usd(value: float) -> str:
     return f"${whole}.{cents.ljust(2, '0')}"
 
 
+def per(price: dict[str, Any]) -> str:
+    """'per million', 'per 1,000' or 'per', as a price's quantity reads."""
+    return {1e6: "per million", 1e3: "per 1,000"}.get(price["per"], "per")
+
+
+def priced(price: dict[str, Any]) -> str:
+    return f"[{usd(price['usd'])} {per(price)} {price['unit']}]({price['url']})"
+
+
 def rounds(n: int) -> str:
     return f"{n} round{'' if n == 1 else 's'}"
 
@@ -103,6 +112,18 @@ def summary_section(parts: dict[str, dict[str, Any] | None]) -> list[str]:
                                            and cost["checks"]["same_at_both_scales"])])
         rows.append(["cost: $ per million direct messages (on-demand)",
                      f"${num(cost['dollars']['total_usd_per_million'], 2)}", "reported", "-"])
+        attached = cost.get("attachment_dollars")
+        if attached:
+            rows.append(["cost: $ per million messages with an attachment (requests; storage"
+                         f" ${attached['storage']['usd_per_gb_month']} per GB-month on top)",
+                         f"${num(attached['message']['total_usd_per_million'], 2)}",
+                         "reported", "-"])
+    delivery = parts.get("attachments")
+    if delivery:
+        total = delivery["summary"]["total_ms"]
+        rows.append([f"attachments: a {num(delivery['photo_bytes'] / 2**20, 0)} MB photo from"
+                     " upload to downloaded by the recipient, local gateway (median)",
+                     f"{num(total['median'], 0)} ms", "reported", "-"])
     if cold:
         imp = cold["import_time"]
         rows.append(["cold start: import `app` / bare Chalice echo app",
@@ -316,7 +337,7 @@ def limiter_lines(cost: dict[str, Any]) -> list[str]:
     return out
 
 
-def cost_section(cost: dict[str, Any] | None) -> list[str]:
+def cost_section(cost: dict[str, Any] | None, delivery: dict[str, Any] | None) -> list[str]:
     out = ["## 3. Cost per direct message on AWS", ""]
     if cost is None:
         return out + missing("cost")
@@ -324,7 +345,8 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
     out += [
         f"Command: `{cost['command']}` ({num(cost['duration_s'])} s). The real handlers run"
         " through Chalice's test client with API-Gateway-shaped events against the DynamoDB"
-        " store on moto's DynamoDB server (loopback); [bench/aws_calls.py](../bench/aws_calls.py)"
+        " store on moto's DynamoDB server (loopback), attachments in moto's S3 as deployed"
+        " (`CHAT_BLOBS=s3://...`); [bench/aws_calls.py](../bench/aws_calls.py)"
         f" counts every DynamoDB request, by the store's client and by the server, with"
         f" {int(small):,} and with {int(large):,} registered users (half of the others"
         " online).",
@@ -363,19 +385,14 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
     lam = money["lambda"]
     rows = []
     for name, line in money["lines"].items():
-        p = line["price"]
-        per = "per million" if p["per"] == 1e6 else "per"
         quantity = line["quantity_per_message"]
-        rows.append([name, num(quantity, 4 if quantity < 1 else 0),
-                     f"[{usd(p['usd'])} {per} {p['unit']}]({p['url']})",
+        rows.append([name, num(quantity, 4 if quantity < 1 else 0), priced(line["price"]),
                      f"${num(line['usd_per_million_messages'], 3)}"])
     rows.append(["**total**", "", "", f"**${num(money['total_usd_per_million'], 2)}**"])
     conn = money["connection_minutes_example"]
-    cp = conn["price"]
     rows.append([f"connection minutes, example: online {conn['online_minutes_per_day'] // 60} h"
                  f" a day sending {conn['messages_sent_per_day']} messages",
-                 num(conn["quantity_per_message"], 1),
-                 f"[{usd(cp['usd'])} per million {cp['unit']}]({cp['url']})",
+                 num(conn["quantity_per_message"], 1), priced(conn["price"]),
                  f"${num(conn['usd_per_million_messages'], 2)}"])
     rows.append(["total with that connection time", "", "",
                  f"${num(money['total_with_connection_example'], 2)}"])
@@ -398,7 +415,7 @@ def cost_section(cost: dict[str, Any] | None) -> list[str]:
         " not per-message costs and are left out.",
         "",
     ]
-    return out + changes_part(cost)
+    return out + changes_part(cost) + attachment_part(cost, delivery)
 
 
 def changes_part(cost: dict[str, Any]) -> list[str]:
@@ -428,6 +445,131 @@ def changes_part(cost: dict[str, Any]) -> list[str]:
             " cost every send a write), reads the caller's block lists, updates the message"
             " and both summaries (kept only where it is the last message), and reads both"
             " profiles' connections to push.", ""]
+    return out
+
+
+def _ops(counts: dict[str, float]) -> str:
+    return ", ".join(f"{op} {num(n, 2 if n % 1 else 0)}" for op, n in counts.items()) or "-"
+
+
+def attachment_part(cost: dict[str, Any], delivery: dict[str, Any] | None) -> list[str]:
+    """Issue 14: what a message with an attachment costs on AWS, S3 included, and the
+    time a 5 MB photo takes through the local gateway."""
+    measured, money = cost.get("attachment"), cost.get("attachment_dollars")
+    out = ["### Messages with an attachment", ""]
+    if not measured or not money:
+        return out + missing("cost") + delivery_part(delivery)
+    steps, browser = measured["steps"], measured["browser_requests_per_message"]
+
+    def step_row(label: str, step: dict[str, Any]) -> list[str]:
+        return [label, "1", num(step["dynamodb_requests_mean"], 2),
+                _ops(step["dynamodb_operations"]), num(step["wru_mean"], 2),
+                num(step["rru_mean"], 2), _ops(step["s3_requests_mean"]),
+                num(step["apigw_messages_mean"], 0),
+                f"{num(step['wall_ms_median'], 1)} / {num(step['cpu_ms_median'], 1)}"]
+
+    def browser_row(label: str, operation: str) -> list[str]:
+        return [label, "-", "-", "", "-", "-", _ops({operation: browser[operation]}), "-", "-"]
+
+    rows = [step_row("alice's `upload` frame", steps["upload"]),
+            browser_row("her browser's multipart POST of the file", "PostObject"),
+            step_row("her `send` with the attachment", steps["send"]),
+            step_row("bob's `history` (`limit` 1)", steps["history"]),
+            browser_row("his browser's GET of the download URL", "GetObject"),
+            step_row("later, alice's `delete`", steps["delete"])]
+    out += [
+        f"The same run counts a message with an attachment for real"
+        " ([bench/attachment_cost.py](../bench/attachment_cost.py)): the handlers with"
+        " `CHAT_BLOBS=s3://<bucket>/attachments/` on moto's S3 (the same server on loopback),"
+        f" {measured['messages']} messages, each alice's `upload` frame, her browser's POST of"
+        f" the file with the presigned form ({num(measured['photo_bytes'] // 1024)} KiB of"
+        f" random bytes, {measured['photo_type']}: no count below depends on the size), her"
+        " `send` with the attachment, one `history` fetch by bob that returns it (`limit`"
+        " 1: a page per message, the dearest reading; a page of 50 messages shares one"
+        " invocation and one Query among them)"
+        " and his browser's GET of its download URL; then alice deletes each message. S3"
+        " requests are counted by S3Blobs' boto3 client (the server's) and at the two"
+        " `requests` calls (the browser's), DynamoDB as above; means per invocation, times"
+        " the median (wall / CPU of the handler):",
+        "",
+    ]
+    out += table(["step", "Lambda invocations", "DynamoDB requests", "by operation", "WRU",
+                  "RRU", "S3 requests", "API Gateway messages (in + out)", "ms"], rows)
+
+    message = money["message"]
+    rows = []
+    for name, line in message["lines"].items():
+        quantity = line["quantity_per_message"]
+        label = f"{name} ({_ops(line['operations'])})" if "operations" in line else name
+        rows.append([label, num(quantity, 4 if quantity < 1 else 2 if quantity % 1 else 0),
+                     priced(line["price"]), f"${num(line['usd_per_million_messages'], 3)}"])
+    rows.append(["**total**", "", "", f"**${num(message['total_usd_per_million'], 2)}**"])
+    view, delete, storage = money["further_view"], money["delete"], money["storage"]
+    rows.append(["each further view (S3 GET-tier: GetObject)", "1", priced(view["price"]),
+                 f"${num(view['usd_per_million_messages'], 2)}"])
+    rows.append(["the `delete`, later (S3 DELETE is free; Lambda, DynamoDB, API Gateway)", "",
+                 "", f"${num(delete['total_usd_per_million'], 2)}"])
+    out += ["Dollars per million messages with an attachment (US East, on-demand, no free"
+            " tier; the upload, the POST, the send, bob's history fetch and one view), and"
+            " per million further views and deletes:", ""]
+    out += table(["line", "per message", "price", "$ per million"], rows)
+    example_mb = storage["example_bytes"] / 2**20
+    billed = ", ".join(str(ms) for ms in message["lambda_billed_ms"])
+    out += [
+        f"- Storage: {priced(storage['price'])}, a GB being"
+        f" [{storage['gb_definition']['bytes']:,} bytes]({storage['gb_definition']['url']});"
+        f" a million {num(example_mb, 0)} MB photos kept for a month cost"
+        f" **${num(storage['example_usd_per_million_messages_per_month'], 2)}** for every"
+        " month they are kept, beside the requests' one-off total above. Uploads never"
+        " attached expire after a day by the bucket's lifecycle rule.",
+        "- S3 requests: the server's are the HeadObject (what arrived: size and type) and the"
+        " PutObjectTagging (`chat-state=attached`, billed as a PUT) of the `send`, and the"
+        " DeleteObject of the `delete`; `upload` and `history` make none (presigning is local"
+        " computation). The browser's POST is billed as a PUT, each view as a GET.",
+        f"- API Gateway: the frames in (`upload`, `send`, `history`) and out (the `upload`"
+        " reply, the `ack`, the `message` push, the `history` page), each in 32 KB steps."
+        f" Lambda: {money['memory_mb']} MB, each invocation's duration estimated as for a"
+        f" send above and billed per invocation ({billed} ms); the waiting in them is on"
+        " moto's DynamoDB and S3 on loopback, not AWS's.",
+        "- Left out, as for a direct message: data transfer (each view of the file leaves"
+        " S3 for the internet, billed per GB downloaded, on the same pricing page),"
+        " CloudWatch Logs, and S3's free tier.",
+        "",
+    ]
+    return out + delivery_part(delivery)
+
+
+def delivery_part(delivery: dict[str, Any] | None) -> list[str]:
+    out = ["**A 5 MB photo through the local gateway.**", ""]
+    if delivery is None:
+        return out + missing("attachments")
+    figures = delivery["summary"]
+    count = len(delivery["rounds"])
+    labels = {
+        "upload_reply_ms": "alice's `upload` frame -> the `upload` reply",
+        "post_ms": "her multipart POST of the photo to the reply's `/blobs/` url -> its 204",
+        "send_to_push_ms": "her `send` with the attachment -> bob's `message` push",
+        "download_ms": "bob's GET of the push's attachment url -> the last byte",
+        "total_ms": "**upload frame -> bob holds the file**",
+    }
+    rows = [[label, num(figures[phase]["median"], 1), num(figures[phase]["min"], 1),
+             num(figures[phase]["max"], 1)] for phase, label in labels.items()]
+    out += [
+        f"Command: `{delivery['command']}` ({num(delivery['duration_s'])} s;"
+        " [bench/attachments.py](../bench/attachments.py)). `python -m localgw` on a free"
+        " port with a new SQLite file and the embedded blob store (`CHAT_BLOBS=file:///<tmp>"
+        "/blobs`) in a new temporary directory; two real WebSocket clients, alice and bob,"
+        " each with a `requests` session as its browser. Each round alice uploads"
+        f" {delivery['photo_bytes']:,} bytes of random data as {delivery['photo_type']} and"
+        " sends it; the clock stops when bob has the `message` push and has downloaded"
+        f" the file (the bytes equal: {yes(delivery['checks']['delivered_intact'])}). Median,"
+        f" min and max of {rounds(count)} after {delivery['warm_up_rounds']} warm-up"
+        f" round{'' if delivery['warm_up_rounds'] == 1 else 's'}:",
+        "",
+    ]
+    out += table(["phase", "median ms", "min ms", "max ms"], rows)
+    out += [f"That is {num(figures['mb_per_s_median'], 1)} MB/s end to end (each byte"
+            " written to the gateway's disk once and read back once), on loopback.", ""]
     return out
 
 
@@ -576,7 +718,8 @@ def paging_section() -> list[str]:
 
 def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
     parts = {name: results.load(name, directory)
-             for name in ("load", "scale", "cost", "coldstart", "faults", "aws_calls")}
+             for name in ("load", "scale", "cost", "attachments", "coldstart", "faults",
+                          "aws_calls")}
     picture = directory / HISTOGRAM
     image = os.path.relpath(picture, doc.parent) if picture.exists() else None
     lines = [
@@ -588,9 +731,9 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         "Figures for the chat as it runs here: the local gateway (`python -m localgw`)"
         " running the real Chalice handlers, clients on loopback, DynamoDB as moto's server"
         " on loopback. Rerun everything with `make bench` (`.venv/bin/python -m bench`), one"
-        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `coldstart`, `deploy`,"
-        " `faults`), or a smoke run with `--quick` (results to a temporary directory, this"
-        " page untouched).",
+        " part with `.venv/bin/python -m bench load` (or `scale`, `cost`, `attachments`,"
+        " `coldstart`, `deploy`, `faults`), or a smoke run with `--quick` (results to a"
+        " temporary directory, this page untouched).",
         "",
         "Settings of every run: `CHAT_SCRYPT_COST=1024,8,1` so that signing up hundreds of"
         " benchmark users takes seconds (the production default is scrypt 16384,8,5;"
@@ -606,7 +749,7 @@ def write(directory: Path = results.RESULTS, doc: Path = DOC) -> Path:
         *load_section(parts["load"], image),
         *load_reading(parts["load"]),
         *scale_section(parts["scale"]),
-        *cost_section(parts["cost"]),
+        *cost_section(parts["cost"], parts["attachments"]),
         *cold_section(parts["coldstart"], parts["aws_calls"]),
         *faults_section(parts["faults"]),
         *paging_section(),

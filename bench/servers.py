@@ -26,6 +26,7 @@ LIMITS_OFF = {
     "CHAT_LIMIT_REGISTER_IP": "off",
     "CHAT_LIMIT_SEND": "off",
     "CHAT_LIMIT_SIGN_IN": "off",
+    "CHAT_LIMIT_UPLOAD": "off",
     "CHAT_TYPING_INTERVAL": "0",
 }
 START_TIMEOUT = 30.0

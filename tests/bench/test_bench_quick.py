@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_quick_benchmarks_run_and_pass_their_checks() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "load", "scale", "cost", "coldstart", "--quick"],
+        [sys.executable, "-m", "bench", "load", "scale", "cost", "attachments", "coldstart",
+         "--quick"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     output = done.stdout + done.stderr
@@ -23,6 +24,8 @@ def test_quick_benchmarks_run_and_pass_their_checks() -> None:
         "PASS  scale: 100 connections, 0 / 0 / 0",
         "PASS  cost: no Scan",
         "PASS  cost: a send's two PostToConnection calls counted",
+        "PASS  cost: a message with an attachment: its S3 requests counted, the file intact",
+        "PASS  attachments: every photo delivered, its bytes intact",
     ):
         assert check in done.stdout, output[-4000:]
     assert "bench/results" not in done.stdout  # a quick run never replaces the published ones
