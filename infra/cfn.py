@@ -6,7 +6,14 @@ Chalice's logical ids (WebsocketAPIStage, WebsocketConnect/Message/Disconnect
 and their roles WebsocketConnectRole/...). ``base_stack()`` is
 infra/cloudformation/chalice-deploy.json, the standalone stack that the
 `chalice deploy` path puts beside Chalice's own resources. Both take the table
-from chalicelib/store/schema.py.
+from chalicelib/store/schema.py and the attachments bucket's settings from
+infra/spec.py.
+
+The bucket's name is computed in each template (from the stack id, or from
+stage, account and region) instead of referenced: the bucket's CORS rule names
+the Amplify app's URL and the app's CSP names the bucket, and the functions'
+environment and roles name it too, so a Ref anywhere but in the bucket policy
+and the outputs would make a dependency cycle.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ Template = dict[str, Any]
 STAGE = "WebsocketAPIStage"
 API = "WebsocketAPI"
 TABLE = "ChatTable"
+BUCKET = "AttachmentsBucket"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+AMPLIFY_URL = "https://${GitHubBranch}.${AmplifyApp.DefaultDomain}"
 GITHUB_PARAMETERS: dict[str, dict[str, Any]] = {
     "GitHubRepository": {
         "Type": "String",
@@ -42,6 +52,17 @@ GITHUB_PARAMETERS: dict[str, dict[str, Any]] = {
         "Description": "Branch Amplify builds and hosts.",
     },
 }
+FRONTEND_PARAMETERS: dict[str, dict[str, Any]] = {
+    "FrontendOrigin": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": f"^$|{spec.ORIGIN_PATTERN}",
+        "Description": "Origin (https://host[:port]) of a browser client hosted elsewhere "
+        "than this stack's Amplify app; the attachments bucket's CORS rule allows it "
+        "beside the Amplify app's URL. Empty: only the Amplify app.",
+    },
+}
+HAS_FRONTEND_ORIGIN = {"Fn::Not": [{"Fn::Equals": [{"Ref": "FrontendOrigin"}, ""]}]}
 HAS_REPOSITORY = {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubRepository"}, ""]}]}
 HAS_ACCESS_TOKEN = {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubAccessToken"}, ""]}]}
 # Checked before any resource is touched: a repository without a token would
@@ -147,7 +168,126 @@ def api_gateway_logging() -> dict[str, Any]:
     }
 
 
-def amplify(websocket_url: Any, condition: str, name: Any) -> dict[str, Any]:
+def named(template: str, bucket_name: Any) -> dict[str, Any]:
+    """``template`` with ``${Bucket}`` replaced by the bucket's computed name."""
+    return {"Fn::Sub": [template, {"Bucket": bucket_name}]}
+
+
+def stack_bucket_name() -> dict[str, Any]:
+    """The CloudFormation path's bucket: the app's prefix and the stack id's UUID
+    without dashes; unique, stable across updates, known before anything exists."""
+    uuid = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    hex_digits = {"Fn::Join": ["", {"Fn::Split": ["-", uuid]}]}
+    return {"Fn::Join": ["", [spec.stack_bucket_prefix(), hex_digits]]}
+
+
+def base_bucket_name() -> dict[str, str]:
+    """The `chalice deploy` path's bucket, named as on the Terraform path."""
+    return sub(spec.attachments_bucket_name("${Stage}", "${AWS::AccountId}", "${AWS::Region}"))
+
+
+def bucket_origin(bucket_name: Any) -> dict[str, Any]:
+    origin = spec.bucket_origin("${Bucket}", "${AWS::Region}", "${AWS::URLSuffix}")
+    return named(origin, bucket_name)
+
+
+def chat_blobs(bucket_name: Any) -> dict[str, Any]:
+    return named(spec.chat_blobs("${Bucket}"), bucket_name)
+
+
+def attachments_statements(bucket_name: Any) -> list[dict[str, Any]]:
+    arn = "arn:${AWS::Partition}:s3:::${Bucket}"
+    return policy.attachments_statements(
+        named(f"{arn}/{spec.ATTACHMENTS_PREFIX}*", bucket_name), named(arn, bucket_name)
+    )
+
+
+def lifecycle_rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "Id": "ExpirePendingUploads",
+            "Status": "Enabled",
+            "Prefix": spec.ATTACHMENTS_PREFIX,
+            "TagFilters": [dict(spec.PENDING_TAG)],
+            "ExpirationInDays": spec.PENDING_EXPIRATION_DAYS,
+        },
+        {
+            "Id": "AbortIncompleteMultipartUploads",
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {
+                "DaysAfterInitiation": spec.ABORT_INCOMPLETE_MULTIPART_DAYS
+            },
+        },
+    ]
+
+
+def attachments_bucket(bucket_name: Any, amplify_condition: str) -> dict[str, Any]:
+    """The private bucket and its TLS-only policy. The CORS rule allows the Amplify
+    app's URL and FrontendOrigin, whichever there are (none: no CORS rule)."""
+    origins = [
+        {"Fn::If": ["HasFrontendOrigin", {"Ref": "FrontendOrigin"}, NO_VALUE]},
+        {"Fn::If": [amplify_condition, sub(AMPLIFY_URL), NO_VALUE]},
+    ]
+    encryption = {"SSEAlgorithm": spec.BUCKET_SSE_ALGORITHM}
+    cors_rule = {
+        "Id": "BrowserClient",
+        "AllowedMethods": list(spec.CORS_ALLOWED_METHODS),
+        "AllowedOrigins": origins,
+        "ExposedHeaders": list(spec.CORS_EXPOSE_HEADERS),
+        "MaxAge": spec.CORS_MAX_AGE_SECONDS,
+    }
+    return {
+        BUCKET: {
+            "Type": "AWS::S3::Bucket",
+            # Deleted with the stack once emptied (docs/deploy.md, Teardown); kept
+            # if an update ever has to replace it, like the table.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": bucket_name,
+                "PublicAccessBlockConfiguration": dict(spec.PUBLIC_ACCESS_BLOCK),
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": spec.BUCKET_OBJECT_OWNERSHIP}]},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": encryption}
+                    ]
+                },
+                "CorsConfiguration": {
+                    "Fn::If": ["HasCorsOrigin", {"CorsRules": [cors_rule]}, NO_VALUE]
+                },
+                "LifecycleConfiguration": {"Rules": lifecycle_rules()},
+            },
+        },
+        f"{BUCKET}Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": BUCKET},
+                "PolicyDocument": policy.tls_only_bucket_policy(
+                    {"Fn::GetAtt": [BUCKET, "Arn"]}, sub(f"${{{BUCKET}.Arn}}/*")
+                ),
+            },
+        },
+    }
+
+
+def cors_conditions(amplify_condition: str) -> dict[str, Any]:
+    return {
+        "HasFrontendOrigin": HAS_FRONTEND_ORIGIN,
+        "HasCorsOrigin": {
+            "Fn::Or": [{"Condition": "HasFrontendOrigin"}, {"Condition": amplify_condition}]
+        },
+    }
+
+
+def custom_headers(bucket_name: Any) -> dict[str, Any]:
+    """Amplify's customHeaders, the CSP naming the bucket's origin (a Fn::Sub: any
+    other ``${`` of the headers stays literal)."""
+    text = spec.frontend().custom_headers_yaml(spec.ORIGIN_PLACEHOLDER)
+    text = text.replace("${", "${!").replace(spec.ORIGIN_PLACEHOLDER, "${AttachmentsOrigin}")
+    return {"Fn::Sub": [text, {"AttachmentsOrigin": bucket_origin(bucket_name)}]}
+
+
+def amplify(websocket_url: Any, condition: str, name: Any, bucket_name: Any) -> dict[str, Any]:
     front = spec.frontend()
     variables = {spec.WEBSOCKET_URL_VARIABLE: websocket_url, **front.environment()}
     return {
@@ -166,7 +306,7 @@ def amplify(websocket_url: Any, condition: str, name: Any) -> dict[str, Any]:
                 },
                 "Platform": "WEB",
                 "BuildSpec": front.build_spec,
-                "CustomHeaders": front.custom_headers_yaml(),
+                "CustomHeaders": custom_headers(bucket_name),
                 "CustomRules": [
                     {
                         "Source": spec.SPA_REWRITE_SOURCE,
@@ -196,7 +336,7 @@ def amplify_outputs(condition: str) -> dict[str, Any]:
         "AmplifyAppId": {"Condition": condition, "Value": {"Fn::GetAtt": ["AmplifyApp", "AppId"]}},
         "AmplifyURL": {
             "Condition": condition,
-            "Value": sub("https://${GitHubBranch}.${AmplifyApp.DefaultDomain}"),
+            "Value": sub(AMPLIFY_URL),
         },
     }
 
@@ -212,8 +352,10 @@ def merge_template() -> Template:
         )
         for method in policy.CONNECTION_METHODS
     ]
+    bucket_name = stack_bucket_name()
     resources: dict[str, Any] = {
         TABLE: table(),
+        **attachments_bucket(bucket_name, "HasRepository"),
         **api_gateway_logging(),
         "StageAccessLogGroup": log_group(sub(f"/aws/apigateway/${{{API}}}/access")),
         STAGE: {
@@ -230,14 +372,14 @@ def merge_template() -> Template:
                 },
             },
         },
-        **amplify(websocket_url, "HasRepository", sub("${AWS::StackName}")),
+        **amplify(websocket_url, "HasRepository", sub("${AWS::StackName}"), bucket_name),
     }
     for _, fn in spec.FUNCTIONS:
-        resources[fn] = {
-            "Properties": {
-                "Environment": {"Variables": {"CHAT_STORE": sub(f"dynamodb:${{{TABLE}}}")}}
-            }
+        variables = {
+            "CHAT_STORE": sub(f"dynamodb:${{{TABLE}}}"),
+            "CHAT_BLOBS": chat_blobs(bucket_name),
         }
+        resources[fn] = {"Properties": {"Environment": {"Variables": variables}}}
         resources[f"{fn}LogGroup"] = log_group(sub(f"/aws/lambda/${{{fn}}}"))
         # With autogen_policy false Chalice gives each function its own role
         # carrying .chalice/policy-<stage>.json; its policies are replaced here.
@@ -255,7 +397,11 @@ def merge_template() -> Template:
                                 sub(f"${{{TABLE}.Arn}}/index/{schema.USER_INDEX}"),
                             )
                         ),
-                    }
+                    },
+                    {
+                        "PolicyName": "AttachmentsAccess",
+                        "PolicyDocument": policy.document(attachments_statements(bucket_name)),
+                    },
                 ]
             }
         }
@@ -275,8 +421,12 @@ def merge_template() -> Template:
             },
         }
     return {
-        "Parameters": copy.deepcopy(GITHUB_PARAMETERS),
-        "Conditions": {"HasRepository": HAS_REPOSITORY, "HasAccessToken": HAS_ACCESS_TOKEN},
+        "Parameters": copy.deepcopy({**GITHUB_PARAMETERS, **FRONTEND_PARAMETERS}),
+        "Conditions": {
+            "HasRepository": HAS_REPOSITORY,
+            "HasAccessToken": HAS_ACCESS_TOKEN,
+            **cors_conditions("HasRepository"),
+        },
         "Rules": copy.deepcopy(TOKEN_RULES),
         "Resources": resources,
         "Outputs": {
@@ -285,6 +435,7 @@ def merge_template() -> Template:
             # functions and operators need it, so it is formed here.
             "ConnectionsCallbackURL": {"Value": sub(f"https://{endpoint}")},
             "TableName": {"Value": {"Ref": TABLE}},
+            "AttachmentsBucketName": {"Value": {"Ref": BUCKET}},
             "StageAccessLogGroupName": {"Value": {"Ref": "StageAccessLogGroup"}},
             **amplify_outputs("HasRepository"),
         },
@@ -320,22 +471,24 @@ def base_stack() -> Template:
     """infra/cloudformation/chalice-deploy.json: what `chalice deploy` does not create."""
     app = spec.app_name()
     endpoint = "${ApiId}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+    bucket_name = base_bucket_name()
     resources: dict[str, Any] = {
         TABLE: table({"TableName": sub(f"{app}-${{Stage}}")}),
+        **attachments_bucket(bucket_name, "CreateAmplify"),
         **api_gateway_logging(),
         "StageAccessLogGroup": log_group(sub(f"/aws/apigateway/{app}-${{Stage}}/access")),
         "StageExecutionLogGroup": {
             **log_group(sub("API-Gateway-Execution-Logs_${ApiId}/${Stage}")),
             "Condition": "HasApiId",
         },
-        **amplify(sub(f"wss://{endpoint}"), "CreateAmplify", sub(f"{app}-${{Stage}}")),
+        **amplify(sub(f"wss://{endpoint}"), "CreateAmplify", sub(f"{app}-${{Stage}}"), bucket_name),
     }
     for resource, fn in spec.FUNCTIONS:
         resources[f"{fn}LogGroup"] = log_group(sub(f"/aws/lambda/{app}-${{Stage}}-{resource}"))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"{app}: the table, API Gateway logging and Amplify hosting that "
-        "`chalice deploy` does not create (infra/deploy-chalice.sh).",
+        "Description": f"{app}: the table, the attachments bucket, API Gateway logging and "
+        "Amplify hosting that `chalice deploy` does not create (infra/deploy-chalice.sh).",
         "Parameters": {
             "Stage": {"Type": "String", "AllowedValues": spec.stages()},
             "ApiId": {
@@ -344,7 +497,7 @@ def base_stack() -> Template:
                 "Description": "The WebSocket API id from .chalice/deployed/<stage>.json; "
                 "empty before the first `chalice deploy`.",
             },
-            **copy.deepcopy(GITHUB_PARAMETERS),
+            **copy.deepcopy({**GITHUB_PARAMETERS, **FRONTEND_PARAMETERS}),
         },
         "Conditions": {
             "HasApiId": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiId"}, ""]}]},
@@ -353,12 +506,14 @@ def base_stack() -> Template:
             "CreateAmplify": {
                 "Fn::And": [{"Condition": "HasApiId"}, {"Condition": "HasRepository"}]
             },
+            **cors_conditions("CreateAmplify"),
         },
         "Rules": copy.deepcopy(TOKEN_RULES),
         "Resources": resources,
         "Outputs": {
             "TableName": {"Value": {"Ref": TABLE}},
             "TableArn": {"Value": {"Fn::GetAtt": [TABLE, "Arn"]}},
+            "AttachmentsBucketName": {"Value": {"Ref": BUCKET}},
             "StageAccessLogGroupArn": {"Value": log_group_arn("StageAccessLogGroup")},
             "WebSocketURL": {"Condition": "HasApiId", "Value": sub(f"wss://{endpoint}")},
             "ConnectionsCallbackURL": {

@@ -2,10 +2,13 @@
 
 python -m infra.chalice_stage api-id STAGE
     the WebSocket API id from .chalice/deployed/STAGE.json (empty before the first deploy)
-python -m infra.chalice_stage configure STAGE --table T [--region R --account A
-        --partition P --api-id ID]
-    writes CHAT_STORE=dynamodb:T into .chalice/config.json and .chalice/policy-STAGE.json;
-    prints "changed" when the policy file changed, else "unchanged"
+python -m infra.chalice_stage configure STAGE --table T [--bucket B --region R
+        --account A --partition P --api-id ID]
+    writes CHAT_STORE=dynamodb:T and CHAT_BLOBS=s3://B/attachments/ into
+    .chalice/config.json (without --bucket CHAT_BLOBS is left as it is and the
+    policy names the base stack's bucket for that account and region) and
+    .chalice/policy-STAGE.json; prints "changed" when the policy file changed,
+    else "unchanged"
 python -m infra.chalice_stage route-settings
 python -m infra.chalice_stage access-log-settings --destination-arn ARN
     JSON for `aws apigatewayv2 update-stage`
@@ -50,22 +53,28 @@ def configure(
     project: Path,
     stage: str,
     table: str,
+    bucket: str | None = None,
     *,
     partition: str = "aws",
     region: str = "*",
     account: str = "*",
     api: str = "",
 ) -> bool:
-    """Point the stage at its table and write its policy; True when the policy changed."""
+    """Point the stage at its table and bucket and write its policy; True when the
+    policy changed."""
     config_path = chalice_dir(project) / "config.json"
     config = json.loads(config_path.read_text())
     stage_config = config["stages"][stage]
-    stage_config.setdefault("environment_variables", {})["CHAT_STORE"] = f"dynamodb:{table}"
+    environment = stage_config.setdefault("environment_variables", {})
+    environment["CHAT_STORE"] = f"dynamodb:{table}"
+    if bucket:
+        environment["CHAT_BLOBS"] = spec.chat_blobs(bucket)
     config_path.write_text(dump(config))
     document = policy.chalice_policy(
         config["app_name"],
         stage,
         table,
+        bucket,
         partition=partition,
         region=region,
         account=account,
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     conf = commands.add_parser("configure")
     conf.add_argument("stage")
     conf.add_argument("--table", required=True)
+    conf.add_argument("--bucket", default=None)
     conf.add_argument("--partition", default="aws")
     conf.add_argument("--region", default="*")
     conf.add_argument("--account", default="*")
@@ -107,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             args.project_dir,
             args.stage,
             args.table,
+            args.bucket,
             partition=args.partition,
             region=args.region,
             account=args.account,

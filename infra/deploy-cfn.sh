@@ -2,7 +2,8 @@
 # Deploys the packaged SAM template (build/cloudformation, from `make package`):
 #   bash infra/deploy-cfn.sh [dev|prod]          (make deploy-cfn STAGE=prod)
 # Optional environment: GITHUB_REPOSITORY (https URL), GITHUB_TOKEN, GITHUB_BRANCH
-# (default main) for the Amplify-hosted frontend; STACK_NAME; ARTIFACT_BUCKET
+# (default main) for the Amplify-hosted frontend; FRONTEND_ORIGIN (https://host of a
+# client hosted elsewhere, for the attachments bucket's CORS rule); STACK_NAME; ARTIFACT_BUCKET
 # (an S3 bucket for the Lambda zip; created when missing).
 # Needs: aws CLI v2 with credentials.
 set -euo pipefail
@@ -49,9 +50,11 @@ aws cloudformation deploy \
   --parameter-overrides \
     "GitHubRepository=${GITHUB_REPOSITORY:-}" \
     "GitHubAccessToken=${GITHUB_TOKEN:-}" \
-    "GitHubBranch=${GITHUB_BRANCH:-main}"
+    "GitHubBranch=${GITHUB_BRANCH:-main}" \
+    "FrontendOrigin=${FRONTEND_ORIGIN:-}"
 
 echo "== 5. outputs"
 echo "WebSocket URL:  $(output WebSocketURL)"
 echo "Callback URL:   $(output ConnectionsCallbackURL)"
+echo "Attachments:    s3://$(output AttachmentsBucketName)"
 if [ -n "${GITHUB_REPOSITORY:-}" ]; then echo "Frontend:       $(output AmplifyURL)"; fi

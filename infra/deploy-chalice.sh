@@ -2,7 +2,8 @@
 # Deploys one stage with `chalice deploy` plus the base stack Chalice does not make:
 #   bash infra/deploy-chalice.sh [dev|prod]      (make deploy-chalice STAGE=prod)
 # Optional environment: GITHUB_REPOSITORY (https URL), GITHUB_TOKEN, GITHUB_BRANCH
-# (default main) for the Amplify-hosted frontend; BASE_STACK_NAME.
+# (default main) for the Amplify-hosted frontend; FRONTEND_ORIGIN (https://host of a
+# client hosted elsewhere, for the attachments bucket's CORS rule); BASE_STACK_NAME.
 # Needs: aws CLI v2 with credentials, chalice (the repo's .venv), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ stack="${BASE_STACK_NAME:-serverless-chat-$stage-base}"
 repository="${GITHUB_REPOSITORY:-}"
 token="${GITHUB_TOKEN:-}"
 branch="${GITHUB_BRANCH:-main}"
+frontend_origin="${FRONTEND_ORIGIN:-}"
 
 output() {  # output KEY: one output of the base stack; stops when it has none
   local value
@@ -35,7 +37,7 @@ deploy_base() {  # deploy_base API_ID: create or update the base stack
     --no-fail-on-empty-changeset \
     --parameter-overrides \
       "Stage=$stage" "ApiId=$1" "GitHubRepository=$repository" \
-      "GitHubAccessToken=$token" "GitHubBranch=$branch"
+      "GitHubAccessToken=$token" "GitHubBranch=$branch" "FrontendOrigin=$frontend_origin"
 }
 
 echo "== 1. who and where"
@@ -46,13 +48,14 @@ test -n "$region" || { echo "no AWS region: set AWS_REGION or run aws configure"
 partition="$(aws sts get-caller-identity --query Arn --output text | cut -d: -f2)"
 export AWS_DEFAULT_REGION="$region"
 
-echo "== 2. base stack: table, API Gateway logging role and account setting, log groups"
+echo "== 2. base stack: table, attachments bucket, API Gateway logging, log groups"
 api_id="$(python -m infra.chalice_stage api-id "$stage")"
 deploy_base "$api_id"
 table="$(output TableName)"
+bucket="$(output AttachmentsBucketName)"
 
 echo "== 3. stage environment and least-privilege policy in .chalice/"
-python -m infra.chalice_stage configure "$stage" --table "$table" \
+python -m infra.chalice_stage configure "$stage" --table "$table" --bucket "$bucket" \
   --partition "$partition" --region "$region" --account "$account" --api-id "$api_id"
 
 echo "== 4. chalice deploy"
@@ -61,7 +64,7 @@ api_id="$(python -m infra.chalice_stage api-id "$stage")"
 test -n "$api_id" || { echo "no websocket_api_id in .chalice/deployed/$stage.json" >&2; exit 1; }
 
 echo "== 5. policy scoped to this API's @connections (a second deploy only the first time)"
-changed="$(python -m infra.chalice_stage configure "$stage" --table "$table" \
+changed="$(python -m infra.chalice_stage configure "$stage" --table "$table" --bucket "$bucket" \
   --partition "$partition" --region "$region" --account "$account" --api-id "$api_id")"
 if [ "$changed" = changed ]; then chalice deploy --stage "$stage"; fi
 
@@ -82,6 +85,7 @@ websocket_url="$(output WebSocketURL)"
 callback_url="$(output ConnectionsCallbackURL)"
 echo "WebSocket URL:  $websocket_url"
 echo "Callback URL:   $callback_url"
+echo "Attachments:    s3://$bucket"
 if [ -n "$repository" ]; then
   frontend_url="$(output AmplifyURL)"
   echo "Frontend:       $frontend_url"

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.terraform_stage:
         print(f"wrote {tf.write_stage_locals(args.terraform_stage)}")
         return 0
+    spec.check_bucket_names()
     for missing in spec.frontend().missing:
         print(f"warning: {missing} is missing; the Amplify app uses a placeholder", file=sys.stderr)
     if args.check:

@@ -2,17 +2,21 @@
 
 Both template generators (CloudFormation and Terraform) and the `chalice deploy`
 script take their throttling limits, log retention, access-log format, function
-names and Amplify settings from here, so the three paths cannot drift apart.
+names, Amplify settings and the attachments bucket's settings from here, so the
+three paths cannot drift apart.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from chalicelib.blobs.s3 import STATE_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -61,6 +65,42 @@ SPA_REWRITE_STATUS = "200"
 WEBSOCKET_URL_VARIABLE = "CHAT_WEBSOCKET_URL"
 CUSTOM_HEADERS_PATTERN = "**/*"
 
+# The attachments bucket (docs/deploy.md "The attachments bucket"). The functions
+# reach only ATTACHMENTS_PREFIX; uploads never attached keep the tag the presigned
+# POST gives them (chalicelib/blobs/s3.py) and expire; the app forgets them after
+# CHAT_UPLOAD_TTL (24 h by default), which must not exceed the expiry.
+ATTACHMENTS_PREFIX = "attachments/"
+PENDING_TAG = {"Key": STATE_TAG, "Value": "pending"}
+PENDING_EXPIRATION_DAYS = 1
+ABORT_INCOMPLETE_MULTIPART_DAYS = 1
+BUCKET_SSE_ALGORITHM = "AES256"  # SSE-S3: S3's own keys, nothing billed per request
+BUCKET_OBJECT_OWNERSHIP = "BucketOwnerEnforced"  # ACLs off: the policy alone decides
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+# The browser POSTs the upload form (XMLHttpRequest, for its progress events,
+# which force a preflight) and may GET or HEAD a download. The preflight asks
+# for the method only: a FormData body's multipart/form-data Content-Type is
+# CORS-safelisted and the form fields travel in the body, so no request header
+# needs allowing (no AllowedHeaders).
+CORS_ALLOWED_METHODS = ("GET", "HEAD", "POST")
+CORS_EXPOSE_HEADERS = ("ETag",)
+CORS_MAX_AGE_SECONDS = 3600
+# A browser origin: scheme, host, optional port; no path, no trailing slash
+# (S3 compares it with the Origin header as a string).
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$"
+# Bucket names are at most 63 characters; the longest region names have 14.
+MAX_BUCKET_NAME = 63
+LONGEST_REGION = "ap-southeast-2"
+CSP_HEADER = "Content-Security-Policy"
+ATTACHMENTS_CSP_DIRECTIVES = ("img-src", "connect-src")
+# Stands for the bucket's origin in the custom headers until each template puts
+# its own expression there.
+ORIGIN_PLACEHOLDER = "ATTACHMENTS-BUCKET-ORIGIN"
+
 PLACEHOLDER_BUILD_SPEC = """\
 # Placeholder: frontend/amplify.yml was missing when this template was generated.
 version: 1
@@ -101,12 +141,17 @@ class Frontend:
     headers: dict[str, str]
     missing: tuple[str, ...]
 
-    def custom_headers_yaml(self) -> str:
-        """Amplify's customHeaders YAML (monorepo form when the build spec has an appRoot)."""
+    def custom_headers_yaml(self, attachments_origin: str | None = None) -> str:
+        """Amplify's customHeaders YAML (monorepo form when the build spec has an appRoot),
+        the CSP letting the page load images from and post uploads to
+        ``attachments_origin`` when one is given."""
+        headers = dict(self.headers)
+        if attachments_origin and CSP_HEADER in headers:
+            headers[CSP_HEADER] = with_attachments_origin(headers[CSP_HEADER], attachments_origin)
         rules = [
             {
                 "pattern": CUSTOM_HEADERS_PATTERN,
-                "headers": [{"key": k, "value": v} for k, v in self.headers.items()],
+                "headers": [{"key": k, "value": v} for k, v in headers.items()],
             }
         ]
         doc: dict[str, Any] = (
@@ -148,3 +193,56 @@ def route_settings() -> dict[str, Any]:
         "DataTraceEnabled": DATA_TRACE_ENABLED,
         "DetailedMetricsEnabled": DETAILED_METRICS_ENABLED,
     }
+
+
+def with_attachments_origin(csp: str, origin: str) -> str:
+    """The CSP with ``origin`` added to img-src (downloads shown inline) and connect-src
+    (the upload POST); a directive the policy lacks starts from default-src's sources."""
+    directives = [d.strip() for d in csp.split(";") if d.strip()]
+    sources = {d.split()[0]: d.split()[1:] for d in directives}
+    fallback = sources.get("default-src", [])
+    for name in ATTACHMENTS_CSP_DIRECTIVES:
+        if name not in sources:
+            directives.append(name)
+            sources[name] = list(fallback)
+    out = []
+    for directive in directives:
+        name = directive.split()[0]
+        values = sources[name]
+        if name in ATTACHMENTS_CSP_DIRECTIVES:
+            values = [v for v in values if v != "'none'"]
+            if origin not in values:
+                values = [*values, origin]
+        out.append(" ".join([name, *values]))
+    return "; ".join(out)
+
+
+def attachments_bucket_name(stage: str, account: str, region: str, app: str | None = None) -> str:
+    """The bucket of the `chalice deploy` and Terraform paths, fixed like their table's
+    name: account and region make it globally unique."""
+    return f"{app or app_name()}-{stage}-attachments-{account}-{region}"
+
+
+def stack_bucket_prefix() -> str:
+    """The CloudFormation path's bucket name before the stack id's 32 hex digits."""
+    return f"{app_name()}-attachments-"
+
+
+def check_bucket_names() -> None:
+    """Every stage's bucket name fits S3's rules in the longest region."""
+    names = [attachments_bucket_name(s, "123456789012", LONGEST_REGION) for s in stages()]
+    names.append(stack_bucket_prefix() + "0" * 32)
+    for name in names:
+        if len(name) > MAX_BUCKET_NAME or not re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name):
+            raise ValueError(f"bucket name {name!r} is not a valid S3 bucket name")
+
+
+def chat_blobs(bucket: str) -> str:
+    """CHAT_BLOBS for the functions: the bucket and the prefix they may use."""
+    return f"s3://{bucket}/{ATTACHMENTS_PREFIX}"
+
+
+def bucket_origin(bucket: str, region: str, dns_suffix: str = "amazonaws.com") -> str:
+    """The origin of the bucket's presigned URLs (virtual-hosted, regional endpoint:
+    chalicelib/blobs/s3.py)."""
+    return f"https://{bucket}.s3.{region}.{dns_suffix}"

@@ -1,7 +1,8 @@
 """Builds the Terraform add-on that sits beside Chalice's chalice.tf.json.
 
-``addon()`` is infra/terraform/addon.tf.json (the table, API Gateway's logging
-role and account setting, log groups, Amplify, outputs); ``overrides()`` is
+``addon()`` is infra/terraform/addon.tf.json (the table, the attachments
+bucket, API Gateway's logging role and account setting, log groups, Amplify,
+outputs); ``overrides()`` is
 infra/terraform/chalice_override.tf.json, which changes Chalice's own
 resources with Terraform's override-file merge (Chalice's Terraform output has
 no --merge-template). ``stage_locals()`` writes chalice_locals.tf.json at
@@ -19,13 +20,19 @@ from infra import policy, spec
 
 Config = dict[str, Any]
 
-ENV_EXCLUDED = "CHAT_STORE"
+# Set from this module's resources, whatever chalice.tf.json says.
+ENV_EXCLUDED = ("CHAT_STORE", "CHAT_BLOBS")
 STAGE_LOCALS_FILE = "chalice_locals.tf.json"
 PARTITION = "${data.aws_partition.chalice.partition}"
 REGION = "${data.aws_region.chalice.name}"
 ACCOUNT = "${data.aws_caller_identity.chalice.account_id}"
 API_ID = "${aws_apigatewayv2_api.websocket_api.id}"
 AMPLIFY_COUNT = "${length(var.github_repository) > 0 ? 1 : 0}"
+BUCKET = "${aws_s3_bucket.attachments.bucket}"
+BUCKET_ID = "${aws_s3_bucket.attachments.id}"
+BUCKET_ARN = "${aws_s3_bucket.attachments.arn}"
+# Known at plan time (count may not wait for the Amplify app's domain).
+CORS_COUNT = '${var.frontend_origin != "" || length(var.github_repository) > 0 ? 1 : 0}'
 
 
 def literal(text: str) -> str:
@@ -68,6 +75,7 @@ def lambda_policy(function: str) -> dict[str, Any]:
     return policy.document(
         [
             *policy.dynamodb_statements(table_arn, f"{table_arn}/index/{schema.USER_INDEX}"),
+            *policy.attachments_statements(f"{BUCKET_ARN}/{spec.ATTACHMENTS_PREFIX}*", BUCKET_ARN),
             policy.connections_statement(
                 [
                     f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{API_ID}/${{local.stage}}/"
@@ -78,6 +86,88 @@ def lambda_policy(function: str) -> dict[str, Any]:
             policy.logs_statement([f"${{aws_cloudwatch_log_group.{function}.arn}}:*"]),
         ]
     )
+
+
+def attachments_bucket() -> dict[str, Any]:
+    """The bucket and its settings, one resource each as provider 5 wants them."""
+    pending = spec.PENDING_TAG
+    return {
+        "aws_s3_bucket": {"attachments": {"bucket": "${local.attachments_bucket}"}},
+        "aws_s3_bucket_public_access_block": {
+            "attachments": {
+                "bucket": BUCKET_ID,
+                **{snake(k): v for k, v in spec.PUBLIC_ACCESS_BLOCK.items()},
+            }
+        },
+        "aws_s3_bucket_ownership_controls": {
+            "attachments": {
+                "bucket": BUCKET_ID,
+                "rule": {"object_ownership": spec.BUCKET_OBJECT_OWNERSHIP},
+            }
+        },
+        "aws_s3_bucket_server_side_encryption_configuration": {
+            "attachments": {
+                "bucket": BUCKET_ID,
+                "rule": {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": spec.BUCKET_SSE_ALGORITHM
+                    }
+                },
+            }
+        },
+        "aws_s3_bucket_cors_configuration": {
+            "attachments": {
+                "count": CORS_COUNT,
+                "bucket": BUCKET_ID,
+                "cors_rule": {
+                    "id": "BrowserClient",
+                    "allowed_methods": list(spec.CORS_ALLOWED_METHODS),
+                    "allowed_origins": "${compact([var.frontend_origin, local.amplify_url])}",
+                    "expose_headers": list(spec.CORS_EXPOSE_HEADERS),
+                    "max_age_seconds": spec.CORS_MAX_AGE_SECONDS,
+                },
+            }
+        },
+        "aws_s3_bucket_lifecycle_configuration": {
+            "attachments": {
+                "bucket": BUCKET_ID,
+                "rule": [
+                    {
+                        "id": "ExpirePendingUploads",
+                        "status": "Enabled",
+                        "filter": {
+                            "and": {
+                                "prefix": spec.ATTACHMENTS_PREFIX,
+                                "tags": {pending["Key"]: pending["Value"]},
+                            }
+                        },
+                        "expiration": {"days": spec.PENDING_EXPIRATION_DAYS},
+                    },
+                    {
+                        "id": "AbortIncompleteMultipartUploads",
+                        "status": "Enabled",
+                        "filter": {},
+                        "abort_incomplete_multipart_upload": {
+                            "days_after_initiation": spec.ABORT_INCOMPLETE_MULTIPART_DAYS
+                        },
+                    },
+                ],
+            }
+        },
+        "aws_s3_bucket_policy": {
+            "attachments": {
+                "bucket": BUCKET_ID,
+                "policy": "${jsonencode(local.attachments_bucket_policy)}",
+                # S3 refuses concurrent changes to one bucket's settings.
+                "depends_on": ["aws_s3_bucket_public_access_block.attachments"],
+            }
+        },
+    }
+
+
+def snake(name: str) -> str:
+    """CloudFormation's BlockPublicAcls -> Terraform's block_public_acls."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def log_group(name: str, depends_on: list[str] | None = None) -> dict[str, Any]:
@@ -126,15 +216,44 @@ def addon() -> Config:
                 "default": "main",
                 "description": "Branch Amplify builds and hosts.",
             },
+            "frontend_origin": {
+                "type": "string",
+                "default": "",
+                "description": "Origin (https://host[:port]) of a browser client hosted "
+                "elsewhere than the Amplify app; the attachments bucket's CORS rule allows "
+                "it beside the Amplify app's URL. Empty: only the Amplify app.",
+                "validation": [
+                    {
+                        "condition": '${var.frontend_origin == "" || '
+                        f'can(regex("{spec.ORIGIN_PATTERN}", var.frontend_origin))}}',
+                        "error_message": "frontend_origin must be an origin such as "
+                        "https://chat.example.com (no path, no trailing slash).",
+                    }
+                ],
+            },
         },
         "locals": {
             "chat_store": "dynamodb:${aws_dynamodb_table.chat.name}",
+            "attachments_bucket": spec.attachments_bucket_name(
+                "${local.stage}", ACCOUNT, REGION, app="${local.app}"
+            ),
+            "chat_blobs": spec.chat_blobs(BUCKET),
+            "attachments_origin": spec.bucket_origin(
+                BUCKET, REGION, "${data.aws_partition.chalice.dns_suffix}"
+            ),
+            "attachments_bucket_policy": policy.tls_only_bucket_policy(
+                BUCKET_ARN, f"{BUCKET_ARN}/*"
+            ),
+            "amplify_url": "${length(aws_amplify_branch.frontend) > 0 ? "
+            'format("https://%s.%s", aws_amplify_branch.frontend[0].branch_name, '
+            "aws_amplify_app.frontend[0].default_domain) : null}",
             "websocket_url": f"wss://{endpoint}/${{local.stage}}",
             "connections_callback_url": f"https://{endpoint}/${{local.stage}}",
             **{f"lambda_policy_{name}": lambda_policy(name) for name, _ in spec.FUNCTIONS},
         },
         "resource": {
             "aws_dynamodb_table": {"chat": table()},
+            **attachments_bucket(),
             "aws_iam_role": {
                 "apigateway_cloudwatch": {
                     "name_prefix": "${local.app}-${local.stage}-apigw-logs-",
@@ -193,7 +312,9 @@ def addon() -> Config:
                     "access_token": "${var.github_access_token}",
                     "platform": "WEB",
                     "build_spec": literal(front.build_spec),
-                    "custom_headers": literal(front.custom_headers_yaml()),
+                    "custom_headers": literal(
+                        front.custom_headers_yaml(spec.ORIGIN_PLACEHOLDER)
+                    ).replace(spec.ORIGIN_PLACEHOLDER, "${local.attachments_origin}"),
                     "custom_rule": [
                         {
                             "source": literal(spec.SPA_REWRITE_SOURCE),
@@ -217,13 +338,10 @@ def addon() -> Config:
             "websocket_url": {"value": "${local.websocket_url}"},
             "connections_callback_url": {"value": "${local.connections_callback_url}"},
             "table_name": {"value": "${aws_dynamodb_table.chat.name}"},
+            "attachments_bucket": {"value": BUCKET},
             "stage_access_log_group": {"value": "${aws_cloudwatch_log_group.stage_access.name}"},
             "amplify_app_id": {"value": "${one(aws_amplify_app.frontend[*].id)}"},
-            "amplify_url": {
-                "value": "${length(aws_amplify_branch.frontend) > 0 ? "
-                'format("https://%s.%s", aws_amplify_branch.frontend[0].branch_name, '
-                "aws_amplify_app.frontend[0].default_domain) : null}"
-            },
+            "amplify_url": {"value": "${local.amplify_url}"},
         },
     }
 
@@ -231,7 +349,8 @@ def addon() -> Config:
 def overrides() -> Config:
     """Changes to Chalice's own resources, merged by Terraform's override-file rules."""
     environment = {
-        "variables": "${merge(local.chalice_environment, {CHAT_STORE = local.chat_store})}"
+        "variables": "${merge(local.chalice_environment, "
+        "{CHAT_STORE = local.chat_store, CHAT_BLOBS = local.chat_blobs})}"
     }
     return {
         "terraform": {
@@ -281,7 +400,8 @@ def stage_locals(chalice_tf: Config) -> Config:
     environments = []
     for name, _ in spec.FUNCTIONS:
         variables = dict(functions[name].get("environment", {}).get("variables", {}))
-        variables.pop(ENV_EXCLUDED, None)
+        for excluded in ENV_EXCLUDED:
+            variables.pop(excluded, None)
         environments.append(variables)
     if any(env != environments[0] for env in environments):
         raise ValueError("the WebSocket functions have different environments in chalice.tf.json")

@@ -72,6 +72,14 @@ def test_amplify_build_writes_config_js(tmp_path: Path) -> None:
     for bad in ("4k", "0", "-1", "040"):
         refused = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url, CHAT_MAX_TEXT=bad)
         assert refused.returncode != 0 and "CHAT_MAX_TEXT" in refused.stderr, bad
+    both = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url, CHAT_MAX_TEXT="6000",
+                 CHAT_MAX_UPLOAD="5242880")
+    assert both.returncode == 0, both.stderr
+    assert (tmp_path / "config.js").read_text() == (
+        f'window.CHAT_CONFIG = {{"websocketUrl": "{url}", "maxText": 6000,'
+        ' "maxUpload": 5242880};\n')
+    refused = build(commands, tmp_path, CHAT_WEBSOCKET_URL=url, CHAT_MAX_UPLOAD="10MB")
+    assert refused.returncode != 0 and "CHAT_MAX_UPLOAD" in refused.stderr
     missing = build(commands, tmp_path)
     assert missing.returncode != 0
     assert "CHAT_WEBSOCKET_URL" in missing.stderr

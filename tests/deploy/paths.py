@@ -158,9 +158,31 @@ def terraform_checks(deployment: Deployment) -> str:
     return refused.stdout + refused.stderr
 
 
-def teardown(deployment: Deployment) -> None:
-    """docs/deploy.md "Teardown", for the path."""
+def stack_output(deployment: Deployment, stack: str, key: str) -> str:
+    return deployment.run("aws", "cloudformation", "describe-stacks", "--stack-name", stack,
+                          "--query", f"Stacks[0].Outputs[?OutputKey=='{key}'].OutputValue",
+                          "--output", "text").strip()
+
+
+def attachments_bucket(deployment: Deployment) -> str:
+    """The deployment's attachments bucket, from the path's outputs."""
     d = deployment
+    if d.path == "terraform":
+        return d.run("terraform", "-chdir=build/terraform", "output", "-raw",
+                     "attachments_bucket").strip()
+    stack = f"{APP}-{STAGE}-base" if d.path == "chalice" else f"{APP}-{STAGE}"
+    return stack_output(d, stack, "AttachmentsBucketName")
+
+
+def teardown(deployment: Deployment) -> None:
+    """docs/deploy.md "Teardown", for the path: the attachments bucket emptied first."""
+    d = deployment
+    try:
+        bucket = attachments_bucket(d)
+    except StepFailed:  # a deploy that failed early made no bucket
+        bucket = ""
+    if bucket and bucket != "None":
+        d.timed("teardown", "aws", "s3", "rm", f"s3://{bucket}", "--recursive")
     if d.path == "chalice":
         d.timed("teardown", "chalice", "delete", "--stage", STAGE)
         d.timed("teardown", "aws", "cloudformation", "delete-stack",
@@ -185,7 +207,7 @@ def teardown(deployment: Deployment) -> None:
 
 
 def leftovers(ministack: MiniStack) -> dict[str, list[str]]:
-    """The chat's APIs, functions, tables and stacks still in MiniStack."""
+    """The chat's APIs, functions, tables, buckets and stacks still in MiniStack."""
     session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test",
                             region_name="us-east-1")
 
@@ -195,12 +217,14 @@ def leftovers(ministack: MiniStack) -> dict[str, list[str]]:
     apis = [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]]
     functions = [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]]
     tables = client("dynamodb").list_tables()["TableNames"]
+    buckets = [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
     stacks = [
         s["StackName"]
         for s in client("cloudformation").list_stacks()["StackSummaries"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     ]
-    found = {"apis": apis, "functions": functions, "tables": tables, "stacks": stacks}
+    found = {"apis": apis, "functions": functions, "tables": tables, "buckets": buckets,
+             "stacks": stacks}
     return {kind: [n for n in names if APP in n] for kind, names in found.items()}
 
 
@@ -236,7 +260,8 @@ def deploy_app(ministack: MiniStack, workdir: Path, app_source: Path, stack: str
 
 def settings_ministack_ignores(deployment: Deployment) -> dict[str, object]:
     """What the CloudFormation stack asked for and MiniStack did not apply (documented in
-    docs/deploy.md "Try it without AWS"): TTL, PITR, SSE and the stage's route settings."""
+    docs/deploy.md "Try it without AWS"): TTL, PITR, SSE and the stage's route settings,
+    and the attachments bucket's lifecycle rules."""
     d = deployment
 
     def aws(*args: str) -> object:
@@ -254,7 +279,20 @@ def settings_ministack_ignores(deployment: Deployment) -> dict[str, object]:
         "sse": aws("dynamodb", "describe-table", "--table-name", table,
                    "--query", "Table.SSEDescription"),
         "route_settings": stage_route_settings(d),
+        "bucket_lifecycle": bucket_lifecycle(d, attachments_bucket(d)),
     }
+
+
+def bucket_lifecycle(deployment: Deployment, bucket: str) -> object:
+    """The bucket's lifecycle rules; None when S3 says it has none."""
+    try:
+        out = deployment.run("aws", "s3api", "get-bucket-lifecycle-configuration", "--bucket",
+                             bucket, "--query", "Rules", "--output", "json")
+    except StepFailed as failure:
+        if "NoSuchLifecycleConfiguration" in str(failure):
+            return None
+        raise
+    return json.loads(out or "null")
 
 
 def stage_route_settings(deployment: Deployment) -> object:

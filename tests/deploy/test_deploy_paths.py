@@ -27,7 +27,8 @@ def deploy_chat_teardown(path: str, ministack: MiniStack, workdir: Path, redeplo
         if path == "cloudformation":
             # the gaps docs/deploy.md lists: asked for by the template, not applied
             assert paths.settings_ministack_ignores(deployment) == {
-                "ttl": "DISABLED", "pitr": "DISABLED", "sse": None, "route_settings": None}
+                "ttl": "DISABLED", "pitr": "DISABLED", "sse": None, "route_settings": None,
+                "bucket_lifecycle": None}
         if path == "chalice":  # update-stage applied them
             settings = paths.stage_route_settings(deployment)
             assert isinstance(settings, dict), settings
@@ -40,7 +41,8 @@ def deploy_chat_teardown(path: str, ministack: MiniStack, workdir: Path, redeplo
             run_chat(deployment.websocket_url)
     finally:
         paths.teardown(deployment)
-    assert paths.leftovers(ministack) == {"apis": [], "functions": [], "tables": [], "stacks": []}
+    assert paths.leftovers(ministack) == {
+        "apis": [], "functions": [], "tables": [], "buckets": [], "stacks": []}
 
 
 def test_path_1_chalice_deploy_then_redeploy(ministack: MiniStack, tmp_path: Path) -> None:

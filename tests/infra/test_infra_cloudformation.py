@@ -65,6 +65,7 @@ def test_the_table_name_is_in_every_functions_environment(sam: dict[str, Any]) -
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["CHAT_STORE"] == {"Fn::Sub": "dynamodb:${ChatTable}"}, name
+        assert variables["CHAT_BLOBS"] == cfn.chat_blobs(cfn.stack_bucket_name()), name
         assert variables["CHAT_LOG_LEVEL"] == "INFO", name  # Chalice's own values stay
 
 
@@ -159,14 +160,18 @@ def test_amplify_app_and_branch(sam: dict[str, Any]) -> None:
     build_spec = yaml.safe_load(props["BuildSpec"])
     app_root = build_spec["applications"][0]["appRoot"]
     assert variables["AMPLIFY_MONOREPO_APP_ROOT"] == app_root
-    headers_doc = yaml.safe_load(props["CustomHeaders"])
+    # the CSP gains the bucket's origin (tests/infra/test_infra_attachments.py)
+    template, variables = props["CustomHeaders"]["Fn::Sub"]
+    assert set(variables) == {"AttachmentsOrigin"}
+    headers_doc = yaml.safe_load(template.replace("${AttachmentsOrigin}", "https://bucket"))
     (entry,) = headers_doc["applications"]
     assert entry["appRoot"] == app_root
     (rule,) = entry["customHeaders"]
     served = {h["key"]: h["value"] for h in rule["headers"]}
     expected = json.loads((ROOT / "frontend" / "security-headers.json").read_text())
+    csp = "Content-Security-Policy"
+    expected[csp] = spec.with_attachments_origin(expected[csp], "https://bucket")
     assert served == expected
-    assert "Content-Security-Policy" in served
     branch = sam["Resources"]["AmplifyBranch"]
     assert branch["Type"] == "AWS::Amplify::Branch"
     assert branch["Condition"] == "HasRepository"
@@ -193,6 +198,7 @@ def test_outputs_form_the_websocket_and_callback_urls(sam: dict[str, Any]) -> No
         "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev"
     )
     assert outputs["TableName"]["Value"] == {"Ref": "ChatTable"}
+    assert outputs["AttachmentsBucketName"]["Value"] == {"Ref": "AttachmentsBucket"}
 
 
 def test_another_stage_packages_with_the_same_add_on(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ API_ID = "a1b2c3d4e5"
 ACCOUNT = "123456789012"
 OUTPUTS = {
     "TableName": "serverless-chat-dev",
+    "AttachmentsBucketName": f"serverless-chat-dev-attachments-{ACCOUNT}-us-east-1",
     "StageAccessLogGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/x/access",
     "WebSocketURL": f"wss://{API_ID}.execute-api.us-east-1.amazonaws.com/dev",
     "ConnectionsCallbackURL": f"https://{API_ID}.execute-api.us-east-1.amazonaws.com/dev",
@@ -190,24 +191,43 @@ def test_configure_points_the_stage_at_its_table_and_scopes_the_policy(tmp_path:
     box = Sandbox(tmp_path)
     assert chalice_stage.api_id(box.root, "dev") == ""
     changed = chalice_stage.configure(
-        box.root, "dev", "my-table", region="eu-west-1", account=ACCOUNT, api=API_ID
+        box.root, "dev", "my-table", "my-bucket", region="eu-west-1", account=ACCOUNT, api=API_ID
     )
     assert changed
     config = json.loads((box.root / ".chalice" / "config.json").read_text())
-    assert config["stages"]["dev"]["environment_variables"]["CHAT_STORE"] == "dynamodb:my-table"
+    environment = config["stages"]["dev"]["environment_variables"]
+    assert environment["CHAT_STORE"] == "dynamodb:my-table"
+    assert environment["CHAT_BLOBS"] == "s3://my-bucket/attachments/"
     document = json.loads((box.root / ".chalice" / "policy-dev.json").read_text())
     resources = [r for s in document["Statement"] for r in s["Resource"]]
     assert f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/my-table" in resources
     assert f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:{API_ID}/dev/POST/@connections/*" in resources
+    assert "arn:aws:s3:::my-bucket/attachments/*" in resources
+    assert "arn:aws:s3:::my-bucket" in resources
     assert not chalice_stage.configure(
-        box.root, "dev", "my-table", region="eu-west-1", account=ACCOUNT, api=API_ID
+        box.root, "dev", "my-table", "my-bucket", region="eu-west-1", account=ACCOUNT, api=API_ID
     )
+
+
+def test_configure_without_a_bucket_names_the_base_stacks_one(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path)
+    chalice_stage.configure(box.root, "dev", "my-table", region="eu-west-1", account=ACCOUNT)
+    config = json.loads((box.root / ".chalice" / "config.json").read_text())
+    assert "CHAT_BLOBS" not in config["stages"]["dev"]["environment_variables"]
+    document = json.loads((box.root / ".chalice" / "policy-dev.json").read_text())
+    resources = [r for s in document["Statement"] for r in s["Resource"]]
+    bucket = spec.attachments_bucket_name("dev", ACCOUNT, "eu-west-1")
+    assert f"arn:aws:s3:::{bucket}/attachments/*" in resources
 
 
 def test_deploy_chalice_runs_every_step_in_order(tmp_path: Path) -> None:
     box = Sandbox(tmp_path)
     result = box.run(
-        "deploy-chalice.sh", "dev", GITHUB_REPOSITORY="https://github.com/o/r", GITHUB_TOKEN="t"
+        "deploy-chalice.sh",
+        "dev",
+        GITHUB_REPOSITORY="https://github.com/o/r",
+        GITHUB_TOKEN="t",
+        FRONTEND_ORIGIN="https://chat.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     calls = box.calls()
@@ -217,6 +237,7 @@ def test_deploy_chalice_runs_every_step_in_order(tmp_path: Path) -> None:
         "aws configure get",
         "aws sts get-caller-identity",
         "aws cloudformation deploy",
+        "aws cloudformation describe-stacks",
         "aws cloudformation describe-stacks",
         "chalice deploy --stage",
         "chalice deploy --stage",
@@ -232,6 +253,12 @@ def test_deploy_chalice_runs_every_step_in_order(tmp_path: Path) -> None:
     for deploy in (first, second):
         assert set(overrides(deploy)) <= set(base["Parameters"])
         assert overrides(deploy)["Stage"] == "dev"
+        assert overrides(deploy)["FrontendOrigin"] == "https://chat.example.com"
+    bucket = OUTPUTS["AttachmentsBucketName"]
+    config = json.loads((box.root / ".chalice" / "config.json").read_text())
+    assert config["stages"]["dev"]["environment_variables"]["CHAT_BLOBS"] == (
+        f"s3://{bucket}/attachments/"
+    )
     assert overrides(first)["ApiId"] == ""
     assert overrides(second)["ApiId"] == API_ID
     # the first deploy cannot know the API id yet; the second one is scoped to it
@@ -242,6 +269,9 @@ def test_deploy_chalice_runs_every_step_in_order(tmp_path: Path) -> None:
     ]
     assert all(f":{ACCOUNT}:*/dev/" in arn for arn in arns[0])
     assert all(f":{ACCOUNT}:{API_ID}/dev/" in arn for arn in arns[1])
+    for deployed in deploys:  # both deploys already name the stack's bucket
+        s3 = [r for s in deployed[-1]["policy"]["Statement"] for r in s["Resource"] if ":s3:" in r]
+        assert s3 == [f"arn:aws:s3:::{bucket}/attachments/*", f"arn:aws:s3:::{bucket}"]
     (update,) = (c for c in calls if c[1] == "apigatewayv2")
     assert update[update.index("--api-id") + 1] == API_ID
     assert update[update.index("--stage-name") + 1] == "dev"
@@ -278,7 +308,12 @@ def test_deploy_cfn_uploads_then_deploys_the_packaged_template(tmp_path: Path) -
     box = Sandbox(tmp_path)
     (box.root / "build" / "cloudformation").mkdir(parents=True)
     (box.root / "build" / "stage").write_text("dev\n")
-    result = box.run("deploy-cfn.sh", "dev", GITHUB_REPOSITORY="https://github.com/o/r")
+    result = box.run(
+        "deploy-cfn.sh",
+        "dev",
+        GITHUB_REPOSITORY="https://github.com/o/r",
+        FRONTEND_ORIGIN="https://chat.example.com",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     calls = box.calls()
     (package,) = (c for c in calls if c[1:3] == ["cloudformation", "package"])
@@ -288,6 +323,8 @@ def test_deploy_cfn_uploads_then_deploys_the_packaged_template(tmp_path: Path) -
     assert "CAPABILITY_AUTO_EXPAND" in deploy
     merge = json.loads((ROOT / "infra" / "cloudformation" / "resources.json").read_text())
     assert set(overrides(deploy)) <= set(merge["Parameters"])
+    assert overrides(deploy)["FrontendOrigin"] == "https://chat.example.com"
+    assert f"Attachments:    s3://{OUTPUTS['AttachmentsBucketName']}" in result.stdout
     assert calls.index(package) < calls.index(deploy)
     assert any(c[1:3] == ["s3", "mb"] for c in calls)
 

@@ -11,10 +11,19 @@ from typing import Any
 import pytest
 
 from chalicelib.store import schema
-from infra import policy, spec
+from infra import cfn, policy, spec
 from tests.infra.conftest import ROOT
+from tests.infra.intrinsics import STACK_UUID, evaluate
 
 STORE_MODULE = ROOT / "chalicelib" / "store" / "dynamodb.py"
+BLOBS_MODULE = ROOT / "chalicelib" / "blobs" / "s3.py"
+# The bucket ARN of each path: the stack's computed name, Terraform's reference, the
+# policy file's name with wildcards or real values for account and region.
+BUCKET_ARNS = re.compile(
+    r"\$\{aws_s3_bucket\.attachments\.arn\}|arn:aws:s3:::(?:"
+    + re.escape(spec.stack_bucket_prefix() + STACK_UUID.replace("-", ""))
+    + r"|serverless-chat-\w+-attachments-(?:\*|\d{12})-(?:\*|[a-z0-9-]+))"
+)
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,14 +36,13 @@ def as_list(value: Any) -> list[Any]:
 
 
 def text(resource: Any) -> str:
-    """A resource as text: literal, Fn::Sub body or GetAtt 'Name.Attr'."""
-    if isinstance(resource, str):
-        return resource
-    if "Fn::Sub" in resource:
-        return str(resource["Fn::Sub"])
-    if "Fn::GetAtt" in resource:
-        return ".".join(resource["Fn::GetAtt"])
-    raise AssertionError(f"unexpected resource form {resource!r}")
+    """A resource as text: a literal; an intrinsic function evaluated as CloudFormation
+    would (pseudo parameters filled in, a GetAtt left as 'Name.Attr', a Ref or Fn::Sub
+    name of the template as '${Name}')."""
+    value = evaluate(resource)
+    if not isinstance(value, str):
+        raise AssertionError(f"unexpected resource form {resource!r}")
+    return value
 
 
 def cfn_documents(sam: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -79,6 +87,35 @@ def test_no_wildcard_action_and_no_wildcard_resource(
                 assert text(resource).strip() != "*", f"{where}: '*' resource"
 
 
+def bucket_policies(sam: dict[str, Any], tf: dict[str, Any]) -> list[dict[str, Any]]:
+    from_cfn = [
+        r["Properties"]["PolicyDocument"]
+        for template in (sam, cfn.base_stack())
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+    ]
+    return [*from_cfn, tf["locals"]["attachments_bucket_policy"]]
+
+
+def test_bucket_policies_grant_nothing_and_refuse_plain_http(
+    sam: dict[str, Any], tf: dict[str, Any]
+) -> None:
+    documents = bucket_policies(sam, tf)
+    assert len(documents) == 3
+    for document in documents:
+        (statement,) = statements(document)
+        # The one wildcard action anywhere: a Deny, which narrows; listing actions
+        # would leave out whatever S3 adds later.
+        assert statement["Effect"] == "Deny"
+        assert statement["Action"] == "s3:*"
+        assert statement["Principal"] == "*"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        names = {"AttachmentsBucket.Arn": "arn:aws:s3:::b"}
+        bucket, objects = (evaluate(r, names) for r in statement["Resource"])
+        assert bucket in ("arn:aws:s3:::b", "${aws_s3_bucket.attachments.arn}")
+        assert objects == f"{bucket}/*"
+
+
 def test_dynamodb_is_limited_to_the_table_and_its_index(
     sam: dict[str, Any], tf: dict[str, Any]
 ) -> None:
@@ -100,6 +137,32 @@ def test_dynamodb_is_limited_to_the_table_and_its_index(
             else:
                 assert actions == list(policy.INDEX_ACTIONS), where
                 assert all(r.endswith(f"/index/{schema.USER_INDEX}") for r in resources), where
+
+
+def test_s3_is_limited_to_the_attachments_prefix(sam: dict[str, Any], tf: dict[str, Any]) -> None:
+    seen = 0
+    for where, document in all_documents(sam, tf):
+        for statement in statements(document):
+            actions = as_list(statement["Action"])
+            if not any(a.startswith("s3:") for a in actions):
+                continue
+            seen += 1
+            (resource,) = (text(r) for r in as_list(statement["Resource"]))
+            if statement["Sid"] == "AttachmentObjects":
+                assert sorted(actions) == sorted(policy.OBJECT_ACTIONS), where
+                assert resource.endswith(f"/{spec.ATTACHMENTS_PREFIX}*"), where
+                bucket = resource.removesuffix(f"/{spec.ATTACHMENTS_PREFIX}*")
+                assert "Condition" not in statement, where
+            else:
+                assert statement["Sid"] == "AttachmentsList", where
+                assert actions == ["s3:ListBucket"], where
+                bucket = resource
+                assert statement["Condition"] == {
+                    "StringLike": {"s3:prefix": f"{spec.ATTACHMENTS_PREFIX}*"}
+                }, where
+            assert BUCKET_ARNS.fullmatch(bucket), (where, bucket)
+    # two statements per function role (CloudFormation, Terraform) and policy file
+    assert seen == 2 * (2 * len(spec.FUNCTIONS) + len(spec.stages()))
 
 
 def test_execute_api_is_limited_to_this_stages_connections(
@@ -143,8 +206,16 @@ def placeholder_pattern(document: dict[str, Any]) -> re.Pattern[str]:
 def test_chalice_policy_file_is_the_generated_one(stage: str) -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     table = config["stages"][stage]["environment_variables"]["CHAT_STORE"].split(":", 1)[1]
+    blobs = config["stages"][stage]["environment_variables"].get("CHAT_BLOBS")
+    bucket = blobs.removeprefix("s3://").split("/", 1)[0] if blobs else None
     expected = policy.chalice_policy(
-        config["app_name"], stage, table, region="REGION", account="ACCOUNT", api_id="APIID"
+        config["app_name"],
+        stage,
+        table,
+        bucket,
+        region="REGION",
+        account="ACCOUNT",
+        api_id="APIID",
     )
     committed = (ROOT / ".chalice" / f"policy-{stage}.json").read_text()
     assert placeholder_pattern(expected).fullmatch(committed), (
@@ -171,6 +242,7 @@ def test_each_function_role_gets_table_connections_and_only_its_own_logs(
                         text(r) for r in as_list(statement["Resource"])
                     )
         assert set(policy.TABLE_ACTIONS) <= set(granted)
+        assert set(policy.OBJECT_ACTIONS) | {"s3:ListBucket"} <= set(granted)
         assert granted["execute-api:ManageConnections"]
         assert granted["logs:PutLogEvents"] == [f"{function}LogGroup.Arn"]
         assert "logs:CreateLogGroup" not in granted  # the groups are made with retention
@@ -198,3 +270,33 @@ def test_every_dynamodb_call_of_the_store_is_allowed() -> None:
     allowed = set(policy.TABLE_ACTIONS)
     assert needed <= allowed, f"store calls need {sorted(needed - allowed)}"
     assert "scan" not in calls
+
+
+def blobs_client_calls() -> dict[str, list[ast.Call]]:
+    calls: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(ast.parse(BLOBS_MODULE.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "_s3"
+        ):
+            calls.setdefault(node.func.attr, []).append(node)
+    return calls
+
+
+def test_every_s3_call_of_the_blobs_is_allowed() -> None:
+    assert BLOBS_MODULE.exists(), (
+        f"{BLOBS_MODULE.relative_to(ROOT)} is missing: cannot check its S3 calls "
+        "against the Lambda policy"
+    )
+    calls = blobs_client_calls()
+    assert calls, "found no S3 client calls in the blobs module"
+    unknown = set(calls) - set(policy.S3_METHOD_ACTIONS)
+    assert not unknown, f"add {sorted(unknown)} to infra.policy.S3_METHOD_ACTIONS"
+    for node in calls.get("generate_presigned_url", []):
+        (operation, *_) = node.args
+        assert isinstance(operation, ast.Constant) and operation.value == "get_object"
+    needed = {action for call in calls for action in policy.S3_METHOD_ACTIONS[call]}
+    allowed = set(policy.OBJECT_ACTIONS) | set(policy.LIST_ACTIONS)
+    assert needed <= allowed, f"the blobs module needs {sorted(needed - allowed)}"

@@ -70,12 +70,14 @@ def test_functions_get_the_table_name_and_keep_chalices_environment(
     for name in FUNCTIONS:
         function = tf["resource"]["aws_lambda_function"][name]
         assert function["environment"] == {
-            "variables": "${merge(local.chalice_environment, {CHAT_STORE = local.chat_store})}"
+            "variables": "${merge(local.chalice_environment, "
+            "{CHAT_STORE = local.chat_store, CHAT_BLOBS = local.chat_blobs})}"
         }
         original = chalice_tf["resource"]["aws_lambda_function"][name]
         assert function["handler"] == original["handler"]
         expected = dict(original["environment"]["variables"])
         expected.pop("CHAT_STORE")
+        expected.pop("CHAT_BLOBS", None)  # present once infra/deploy-chalice.sh wrote it
         assert tf["locals"]["chalice_environment"] == expected
     assert tf["locals"]["stage"] == "dev"
     assert tf["locals"]["app"] == spec.app_name()
@@ -116,7 +118,9 @@ def test_amplify_app_and_branch(tf: dict[str, Any]) -> None:
     assert tf["variable"]["github_access_token"]["sensitive"] is True
     assert unescape(app["build_spec"]) == (ROOT / "frontend" / "amplify.yml").read_text()
     assert tfcheck.template_expressions(app["build_spec"]) == []  # a literal, not a template
-    assert unescape(app["custom_headers"]) == front.custom_headers_yaml()
+    assert unescape(app["custom_headers"]) == front.custom_headers_yaml(
+        "${local.attachments_origin}"
+    )
     assert app["custom_rule"] == [
         {
             "source": tfgen.literal(spec.SPA_REWRITE_SOURCE),
