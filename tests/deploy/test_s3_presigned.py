@@ -1,7 +1,7 @@
 """What S3 itself enforces on the chat's presigned URLs, shown on MiniStack's S3 started
 with AUTH=true (it verifies SigV4 presigned GETs, and signed POST policies): the app's
 S3Blobs signs, MiniStack refuses what is tampered with, expired, or outside the policy.
-moto enforces none of this (tests/e2e/test_attachments_s3.py says what holds there)."""
+moto enforces none of this (tests/e2e/test_attachments_e2e.py says what holds there)."""
 
 from __future__ import annotations
 
