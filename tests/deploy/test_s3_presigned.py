@@ -39,6 +39,8 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Blobs, str]
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
+        # a fresh default session reads these; another test's may hold other credentials
+        patch.setattr(boto3, "DEFAULT_SESSION", None)
         boto3.client("s3", endpoint_url=server.endpoint).create_bucket(Bucket=bucket)
         blobs = S3Blobs(bucket, "attachments/")
         blobs._s3  # noqa: B018 - the client is made while the endpoint is set
