@@ -42,7 +42,7 @@ def service() -> ChatService:
             edit_window=settings.edit_window,
             attachments=settings.attachments,
         ),
-        blobs=None if settings.blobs_url == "off" else open_blobs(settings.blobs_url),
+        blobs=open_blobs(settings.blobs_url),
     )
     return ChatService(chat, app.websocket_api.send)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import protocol
+from chalicelib import blobs, protocol
 from chalicelib.settings import Settings
 
 USERNAME_MESSAGE = "Choose a username of 3 to 32 characters: letters, digits, “_”, “.” or “-”."
@@ -36,5 +36,5 @@ def client_config(settings: Settings, websocket_url: str) -> dict[str, Any]:
         "passwordMin": protocol.PASSWORD_MIN,
         "username": {"pattern": username_pattern(), "message": USERNAME_MESSAGE},
         "maxUpload": settings.attachments.max_size,
-        "uploadTypes": list(settings.attachments.types) if settings.blobs_url != "off" else [],
+        "uploadTypes": list(settings.attachments.types) if settings.blobs_url != blobs.OFF else [],
     }

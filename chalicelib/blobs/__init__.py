@@ -74,17 +74,44 @@ def content_disposition(name: str, inline: bool) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def open_blobs(url: str) -> Blobs:
+OFF = "off"
+
+
+@dataclass(frozen=True)
+class BlobsURL:
+    """CHAT_BLOBS read: ``s3`` (``bucket``, ``prefix``), ``file`` (``path``) or ``off``."""
+
+    scheme: str
+    bucket: str = ""
+    prefix: str = ""
+    path: str = ""
+
+
+def parse_blobs_url(url: str) -> BlobsURL:
+    """The one reading of CHAT_BLOBS (the app opens it, a local emulator prepares it);
+    raises ValueError."""
+    if url == OFF:
+        return BlobsURL(OFF)
     scheme, _, rest = url.partition("://")
     if scheme == "s3" and rest:
-        from chalicelib.blobs.s3 import S3Blobs
-
         bucket, _, prefix = rest.partition("/")
-        return S3Blobs(bucket, prefix)
+        return BlobsURL("s3", bucket=bucket, prefix=prefix)
     if scheme == "file" and rest.startswith("/") and len(rest) > 1:
-        from chalicelib.blobs.local import LocalBlobs
-
-        return LocalBlobs(rest[1:])
+        return BlobsURL("file", path=rest[1:])
     raise ValueError(
         f"CHAT_BLOBS must be 's3://<bucket>/<prefix>', 'file:///<path>' or 'off', not {url!r}"
     )
+
+
+def open_blobs(url: str) -> Blobs | None:
+    """The storage CHAT_BLOBS names; None when attachments are off."""
+    where = parse_blobs_url(url)
+    if where.scheme == "s3":
+        from chalicelib.blobs.s3 import S3Blobs
+
+        return S3Blobs(where.bucket, where.prefix)
+    if where.scheme == "file":
+        from chalicelib.blobs.local import LocalBlobs
+
+        return LocalBlobs(where.path)
+    return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.blobs import DEFAULT_BLOBS
+from chalicelib.blobs import DEFAULT_BLOBS, parse_blobs_url
 from chalicelib.settings import DEFAULT_STORE
 
 if TYPE_CHECKING:
@@ -49,21 +49,19 @@ def prepare_blobs(env: Mapping[str, str] = os.environ) -> LocalBlobServer | None
     """file:///<path>: the directory (0700) and its key, with pending uploads older than
     CHAT_UPLOAD_TTL swept; the server for the gateway. S3 (a bucket the deployment or
     the test made) or "off": nothing to prepare."""
-    url = env.get("CHAT_BLOBS") or DEFAULT_BLOBS
-    scheme, _, rest = url.partition("://")
-    if url == "off" or (scheme == "s3" and rest):
+    try:
+        where = parse_blobs_url(env.get("CHAT_BLOBS") or DEFAULT_BLOBS)
+    except ValueError as problem:
+        raise SystemExit(str(problem)) from None
+    if where.scheme != "file":
         return None
-    if scheme != "file" or not rest.startswith("/") or len(rest) < 2:
-        raise SystemExit(
-            f"CHAT_BLOBS must be 's3://<bucket>/<prefix>', 'file:///<path>' or 'off', not {url!r}"
-        )
     from chalicelib.blobs.local import DEFAULT_UPLOAD_TTL, LocalBlobServer
 
     try:
         upload_ttl = float(env.get("CHAT_UPLOAD_TTL") or DEFAULT_UPLOAD_TTL)
     except ValueError:
         raise SystemExit("CHAT_UPLOAD_TTL must be a number of seconds") from None
-    directory = Path(rest[1:])
+    directory = Path(where.path)
     if not directory.is_dir():
         directory.mkdir(mode=0o700, parents=True)
     server = LocalBlobServer(directory.resolve(), upload_ttl=upload_ttl)

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import { readConfig } from '../../frontend/js/rules.js';
-import { createState, previewText, sortedMessages } from '../../frontend/js/state.js';
+import { previewText, sortedMessages } from '../../frontend/js/state.js';
 import { LINK_FRESH_MS, LINK_REFRESH_MS, linkIsStale, POST_MARGIN_MS } from '../../frontend/js/update.js';
-import { frame, id, inChat, ME, run, T0, ts, wire } from './helpers.js';
+import { frame, id, inChat, ME, run, signedIn, T0, ts, wire } from './helpers.js';
 
 const BOB = 'bob';
 const MB = 1024 * 1024;
@@ -20,16 +20,7 @@ const sendFrames = (frames) => frames.filter((f) => f.action === 'send');
 
 /** Signed in as ME (online) with the conversation with bob open. */
 function open(options = {}) {
-  const start = createState({ route: { name: 'home' }, ...options });
-  const signed = run(
-    start,
-    { type: 'status', status: 'online' },
-    { type: 'open' },
-    frame({ type: 'welcome', username: ME, token: 'tok' }),
-    { type: 'outbox', items: [] },
-    frame({ type: 'conversations', items: [] }),
-  ).state;
-  return inChat(signed, BOB).state;
+  return inChat(signedIn(options), BOB).state;
 }
 
 const photo = (clientId, size = 2 * MB, name = 'cat.png') => ({ clientId, name, type: 'image/png', size });
