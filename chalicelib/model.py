@@ -131,6 +131,10 @@ class Upload:
     def attachment(self) -> Attachment:
         return Attachment(self.id, self.name, self.type, self.size)
 
+    def expired(self, now: float) -> bool:
+        """Unattached and past ``expires_at``: as if it never was (a claim stops expiry)."""
+        return not self.client_id and self.expires_at <= now
+
 
 class SaveOutcome(Enum):
     STORED = "stored"

@@ -1069,9 +1069,7 @@ class DynamoDBStore:
             return None
         upload = self._upload(upload_id, item)
         # TTL deletes lazily (up to days late): expiry is checked here
-        if not upload.client_id and upload.expires_at <= now:
-            return None
-        return upload
+        return None if upload.expired(now) else upload
 
     @staticmethod
     def _upload(upload_id: str, item: Mapping[str, Any]) -> Upload:

@@ -327,7 +327,7 @@ class MemoryStore:
     def get_upload(self, upload_id: str, *, now: float) -> Upload | None:
         with self._lock:
             upload = self._uploads.get(upload_id)
-        if upload is None or (not upload.client_id and upload.expires_at <= now):
+        if upload is None or upload.expired(now):
             return None
         return upload
 
